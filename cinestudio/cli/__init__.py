@@ -1,0 +1,13 @@
+"""The ``cinestudio`` command line: one typer app; each module adds the commands of one concern."""
+
+from __future__ import annotations
+
+from cinestudio.cli import taxonomy_cmd  # noqa: F401  (registers commands)
+from cinestudio.cli.app import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

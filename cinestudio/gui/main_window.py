@@ -1,0 +1,82 @@
+"""The main window: one tab per job of the crew (Annotate, Train, Storyboard)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTabWidget, QWidget
+
+from cinestudio import __version__
+from cinestudio.gui.widgets.coming_later import ComingLater
+from cinestudio.taxonomy import Taxonomy, load_taxonomy
+
+TAB_NAMES = ("Annotate", "Train", "Storyboard")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, workspace: Path, taxonomy: Taxonomy | None = None,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.workspace = workspace
+        self.taxonomy = taxonomy or load_taxonomy()
+        self.setWindowTitle(f"CineStudio — {workspace.name}")
+        self.resize(1280, 800)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("main-tabs")
+        self.tabs.setDocumentMode(True)
+        self.setCentralWidget(self.tabs)
+        self._build_tabs()
+        self._build_menus()
+        self.statusBar().showMessage(f"Workspace: {workspace}")
+
+    def _build_tabs(self) -> None:
+        from cinestudio.gui.annotate.tab import AnnotateTab
+
+        self.annotate_tab = AnnotateTab(self.workspace, self.taxonomy)
+        self.tabs.addTab(self.annotate_tab, "Annotate")
+        self.tabs.addTab(ComingLater(
+            "Train", "CameraCLIP and LoRA training run here as background jobs — queue, live "
+            "loss, cancel and resume. This tab arrives with the Jobs + Train issue; until then "
+            "training runs from the command line."), "Train")
+        self.tabs.addTab(ComingLater(
+            "Storyboard", "Sequence shots by framing, angle and movement, render them as a previz "
+            "animatic or with CameraDiff + CLIPLoRA, and play them back. This tab arrives with "
+            "the Storyboard issue."), "Storyboard")
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        open_action = QAction("&Open workspace…", self)
+        open_action.setShortcut(QKeySequence.StandardKey.Open)
+        open_action.triggered.connect(self._choose_workspace)
+        file_menu.addAction(open_action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        view_menu = self.menuBar().addMenu("&View")
+        for index, name in enumerate(TAB_NAMES):
+            action = QAction(name, self)
+            action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
+            action.triggered.connect(lambda _checked=False, i=index: self.tabs.setCurrentIndex(i))
+            view_menu.addAction(action)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About CineStudio", self)
+        about.triggered.connect(lambda: QMessageBox.about(
+            self, "About CineStudio",
+            f"CineStudio {__version__}\nCinematic-language control for text-to-video diffusion."))
+        help_menu.addAction(about)
+
+    def _choose_workspace(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open workspace", str(self.workspace))
+        if folder:
+            self.open_workspace(Path(folder))
+
+    def open_workspace(self, folder: Path) -> None:
+        self.workspace = folder
+        self.setWindowTitle(f"CineStudio — {folder.name}")
+        self.statusBar().showMessage(f"Workspace: {folder}")
+        self.annotate_tab.set_workspace(folder)

@@ -74,12 +74,14 @@ def _pad_even(arr: np.ndarray) -> np.ndarray:
 
 
 def write_mp4(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: float, crf: int = 18,
-              *, preset: str = "veryfast", gop: int | None = None, bframes: int | None = None) -> Path:
+              *, preset: str = "veryfast", gop: int | None = None, bframes: int | None = None,
+              faststart: bool = False) -> Path:
     """Encode `frames` to an H.264 MP4 at `path` (atomically) and return the path.
 
     `crf` is x264's constant rate factor (0 lossless … 51 worst; 18 is visually lossless),
     `preset` its speed/size trade-off, `gop` the maximum keyframe interval (default: x264's 250)
-    and `bframes` the number of consecutive B-frames (default: x264's). Raises ValueError when
+    and `bframes` the number of consecutive B-frames (default: x264's). `faststart` puts the
+    index ('moov') before the media data, for playback while downloading. Raises ValueError when
     there are no frames or they are not uint8 RGB arrays of one size.
     """
     path = Path(path)
@@ -91,7 +93,8 @@ def write_mp4(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: f
     first = _pad_even(first)
     height, width = first.shape[:2]
     with atomic_path(path, suffix=".mp4") as tmp:
-        with av.open(str(tmp), mode="w", format="mp4") as container:
+        with av.open(str(tmp), mode="w", format="mp4",
+                     options={"movflags": "+faststart"} if faststart else None) as container:
             stream = container.add_stream("libx264", rate=rate)
             stream.width, stream.height = width, height
             stream.pix_fmt = "yuv420p"

@@ -34,8 +34,10 @@ from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
+from cinestudio.errors import UserInputError
 from cinestudio.resources import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -151,14 +153,34 @@ class Database:
             return MigrationContext.configure(conn).get_current_revision()
 
     def upgrade(self, revision: str = "head") -> None:
-        """Apply the migrations up to `revision` (no-op when already there)."""
-        if revision == "head" and self.schema_revision() == self.head_revision():
-            return
+        """Apply the migrations up to `revision` (no-op when already there).
+
+        Raises `UserInputError` for a file that is not a database, or a database whose schema
+        is newer than this version of CineStudio knows.
+        """
         from alembic import command
+        from alembic.script import ScriptDirectory
+
+        try:
+            current = self.schema_revision()
+        except DatabaseError as exc:
+            raise UserInputError(self._subject(), f"not a usable database ({exc.orig})") from None
+        script = ScriptDirectory.from_config(self._alembic_config())
+        if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
+            raise UserInputError(self._subject(),
+                                 f"database schema {current} is newer than this CineStudio "
+                                 f"knows (newest: {script.get_current_head()}); update CineStudio")
+        if revision == "head" and current == script.get_current_head():
+            return
 
         # One write transaction around the whole upgrade (see the module docstring).
         with self.engine.begin() as conn:
             command.upgrade(self._alembic_config(conn), revision)
+
+    def _subject(self) -> str:
+        if self.is_sqlite and self.url.database:
+            return self.url.database
+        return self.url.render_as_string(hide_password=True)
 
     def dispose(self) -> None:
         self.engine.dispose()

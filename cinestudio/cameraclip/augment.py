@@ -1,0 +1,101 @@
+"""Augmentations that keep labels true: each one says what it does to every label, or is skipped.
+
+- Horizontal flip: the camera's left becomes its right, so pan/truck/arc left↔right and roll
+  clockwise↔anticlockwise swap; framing and angle (a dutch angle stays dutch) do not change.
+- Time reversal: every move runs backwards (pan left↔right, tilt up↔down, dolly/zoom in↔out, ...).
+  A reversed dolly, zoom, tilt, pedestal, crane or roll also changes what the first frame shows, so
+  framing or angle labels defined on the clip might no longer hold: reversal is applied only to
+  clips whose movement keeps framing and angle (`REVERSIBLE`) or whose framing/angle are unknown.
+- Photometric jitter (brightness, contrast, colour balance, noise), same for all frames of a clip.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LabelSet = tuple[str, ...]
+Labels = dict[str, LabelSet]
+
+_PAIRS_LR = [("pan_left", "pan_right"), ("truck_left", "truck_right"), ("arc_left", "arc_right"),
+             ("roll_clockwise", "roll_anticlockwise")]
+_PAIRS_TIME = _PAIRS_LR + [("tilt_up", "tilt_down"), ("dolly_in", "dolly_out"), ("zoom_in", "zoom_out"),
+                           ("pedestal_up", "pedestal_down"), ("crane_up", "crane_down")]
+
+
+def _swap_map(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for a, b in pairs:
+        out[a], out[b] = b, a
+    return out
+
+
+HFLIP_SWAP = _swap_map(_PAIRS_LR)
+REVERSE_SWAP = _swap_map(_PAIRS_TIME)
+# movements after which the first and last frames share framing and angle
+REVERSIBLE = frozenset({"static", "pan_left", "pan_right", "truck_left", "truck_right", "arc_left",
+                        "arc_right", "tracking", "rack_focus", "handheld"})
+# direction pairs reported as flip rates by the evaluation
+DIRECTION_PAIRS = [("pan_left", "pan_right"), ("tilt_up", "tilt_down"), ("zoom_in", "zoom_out"),
+                   ("dolly_in", "dolly_out"), ("truck_left", "truck_right"),
+                   ("pedestal_up", "pedestal_down"), ("roll_clockwise", "roll_anticlockwise"),
+                   ("arc_left", "arc_right"), ("crane_up", "crane_down")]
+
+
+def swap_labels(labels: Labels, swap: dict[str, str], axis: str = "movement") -> Labels:
+    out = dict(labels)
+    if axis in out:
+        out[axis] = tuple(swap.get(k, k) for k in out[axis])
+    return out
+
+
+def can_reverse(labels: Labels) -> bool:
+    moves = labels.get("movement", ())
+    if not moves:
+        return False
+    fixed = all(k in REVERSIBLE for k in moves)
+    return fixed or not (labels.get("framing") or labels.get("angle"))
+
+
+def hflip(frames: np.ndarray, labels: Labels) -> tuple[np.ndarray, Labels]:
+    return frames[:, :, ::-1], swap_labels(labels, HFLIP_SWAP)
+
+
+def reverse(frames: np.ndarray, labels: Labels) -> tuple[np.ndarray, Labels]:
+    if not can_reverse(labels):
+        raise ValueError("time reversal would not keep this clip's labels true")
+    return frames[::-1], swap_labels(labels, REVERSE_SWAP)
+
+
+def variant_frames(frames: np.ndarray, variant: int) -> np.ndarray:
+    """Variant 0 = as is, 1 = flipped, 2 = reversed, 3 = both (labels: `variant_labels`)."""
+    if variant & 1:
+        frames = frames[:, :, ::-1]
+    if variant & 2:
+        frames = frames[::-1]
+    return np.ascontiguousarray(frames)
+
+
+def variant_labels(labels: Labels, variant: int) -> Labels:
+    if variant & 1:
+        labels = swap_labels(labels, HFLIP_SWAP)
+    if variant & 2:
+        labels = swap_labels(labels, REVERSE_SWAP)
+    return labels
+
+
+def photometric(x, generator):
+    """Jitter a float batch ``(B, T, 3, H, W)`` in [0, 1] per clip (torch, in place-safe)."""
+    import torch
+
+    b = x.shape[0]
+    shape = (b, 1, 1, 1, 1)
+    gain = torch.empty(shape, device=x.device).uniform_(0.7, 1.3, generator=generator)
+    bias = torch.empty(shape, device=x.device).uniform_(-0.1, 0.1, generator=generator)
+    colour = torch.empty((b, 1, 3, 1, 1), device=x.device).uniform_(0.85, 1.15, generator=generator)
+    mean = x.mean(dim=(1, 2, 3, 4), keepdim=True)
+    contrast = torch.empty(shape, device=x.device).uniform_(0.7, 1.3, generator=generator)
+    x = (x - mean) * contrast + mean
+    x = x * gain * colour + bias
+    noise = torch.empty(shape, device=x.device).uniform_(0.0, 0.03, generator=generator)
+    x = x + torch.randn(x.shape, generator=generator, device=x.device) * noise
+    return x.clamp_(0.0, 1.0)

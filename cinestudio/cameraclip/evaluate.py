@@ -1,0 +1,84 @@
+"""Evaluating a run: retrieval R@1 per axis, confusion matrices, direction flip rates.
+
+R@1 as the paper defines it: for each clip and axis, the video embedding is compared with the
+text embeddings of all the axis's classes; a hit when the best-scoring class is the clip's label
+(any of them, for multi-label movement). Clips without a label on an axis do not count there.
+A direction flip is a clip of one side of a pair (pan left/right, tilt up/down, zoom and dolly
+in/out, ...) predicted as the other side.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from cinestudio.cameraclip.augment import DIRECTION_PAIRS
+from cinestudio.cameraclip.data import ClipTable, FrameCache, load_items, load_table
+from cinestudio.cameraclip.infer import LoadedRun, load_run
+from cinestudio.cameraclip.plots import confusion_plot
+from cinestudio.cameraclip.train import predict_table, retrieval_r1
+from cinestudio.progress import ProgressFn, StopFn
+from cinestudio.taxonomy import AXES
+
+
+def flip_rates(pred_keys: list[str], truth: list[tuple[str, ...]]) -> dict:
+    pairs: dict[str, dict] = {}
+    total_n = total_flips = 0
+    for a, b in DIRECTION_PAIRS:
+        n = flips = 0
+        for p, t in zip(pred_keys, truth):
+            if len(t) != 1 or t[0] not in (a, b):
+                continue
+            n += 1
+            flips += p == (b if t[0] == a else a)
+        if n:
+            pairs[f"{a}/{b}"] = {"n": n, "flips": flips, "rate": round(flips / n, 4)}
+            total_n += n
+            total_flips += flips
+    return {"pairs": pairs, "n": total_n, "flips": total_flips,
+            "rate": round(total_flips / total_n, 4) if total_n else None}
+
+
+def evaluate_table(run: LoadedRun, table: ClipTable) -> dict:
+    tax = run.taxonomy
+    pred = predict_table(run.model, tax, table)
+    r1 = retrieval_r1(pred, table, tax)
+    confusion: dict[str, dict] = {}
+    for axis in AXES:
+        keys = pred[axis]["keys"]
+        m = np.zeros((len(keys), len(keys)), int)
+        for p, it in zip(pred[axis]["pred"], table.items):
+            if it.labels[axis]:
+                truth = it.labels[axis][0] if keys[p] not in it.labels[axis] else keys[p]
+                m[keys.index(truth), p] += 1
+        confusion[axis] = {"classes": keys, "matrix": m.tolist()}
+    move_keys = pred["movement"]["keys"]
+    flips = flip_rates([move_keys[p] for p in pred["movement"]["pred"]], [it.labels["movement"] for it in table.items])
+    scored = [v for v in r1.values() if v is not None]
+    return {"n": len(table), "r1": round(float(np.mean(scored)), 4) if scored else None, "per_axis": r1,
+            "counts": {a: sum(1 for it in table.items if it.labels[a]) for a in AXES},
+            "confusion": confusion, "flips": flips,
+            "predictions": [{"file": it.path.name, **{a: pred[a]["keys"][pred[a]["pred"][i]] for a in AXES}}
+                            for i, it in enumerate(table.items)]}
+
+
+def evaluate(run: str | os.PathLike[str] | LoadedRun, data: str | os.PathLike[str], report_dir: str | os.PathLike[str] | None = None,
+             cache: str | os.PathLike[str] | None = None, device: str = "auto", progress: ProgressFn | None = None,
+             should_stop: StopFn | None = None) -> dict:
+    """Evaluate a run on a simulator folder or manifest; write ``confusion.png`` into `report_dir`
+    (default: ``RUN/eval``)."""
+    loaded = run if isinstance(run, LoadedRun) else load_run(run, device)
+    items = load_items(data, loaded.taxonomy)
+    run_dir = loaded.path or Path(".")
+    cache_dir = Path(cache) if cache else run_dir / "cache"
+    table = load_table(items, FrameCache(cache_dir, loaded.model.spec.num_frames, loaded.model.image_size),
+                       progress, should_stop, "frames")
+    result = evaluate_table(loaded, table)
+    report = Path(report_dir) if report_dir else run_dir / "eval"
+    png = report / "confusion.png"
+    confusion_plot(png, {a: (c["classes"], np.array(c["matrix"])) for a, c in result["confusion"].items()})
+    result["confusion_png"] = str(png)
+    result["data"] = str(data)
+    return result

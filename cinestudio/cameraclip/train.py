@@ -1,0 +1,458 @@
+"""Training CameraCLIP: `train(config, progress, should_stop)` and a `main(argv)` for job workers.
+
+A run is a folder:
+- ``config.json``: the exact configuration (model spec, training options, taxonomy, the names of the
+  parameters that trained), enough to reproduce the run;
+- ``metrics.jsonl``: one JSON object per logged step (loss per axis, lr) and per epoch (validation
+  R@1 per axis);
+- ``training.png``: loss and validation R@1 curves;
+- ``checkpoints/last.safetensors``: model + optimizer state + step (written every
+  ``checkpoint_every`` steps, at each epoch's end, and when stopped), from which ``resume`` goes on
+  with the same step count; ``model.safetensors``: the final weights.
+- ``cache/``: the sampled frames and motion features of every clip (unless ``cache`` points
+  elsewhere), so epochs and resumed runs do not decode again.
+
+Loss: for each axis, video embeddings against the embeddings of all the axis's classes (one random
+prompt template per class and step) — video→text over every class, text→video over the batch,
+with all same-class videos as positives (soft targets); plus, with ``caption_weight``, a symmetric
+video↔caption term where identical captions are positives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from cinestudio.cameraclip import augment
+from cinestudio.cameraclip.checkpoint import load_checkpoint, save_checkpoint
+from cinestudio.cameraclip.data import ClipTable, FrameCache, load_items, load_table, split_items
+from cinestudio.cameraclip.infer import CONFIG_NAME, LAST_CHECKPOINT, WEIGHTS_NAME, resolve_device
+from cinestudio.cameraclip.model import CameraCLIP
+from cinestudio.cameraclip.plots import training_plot
+from cinestudio.cameraclip.pooling import DEFAULT_POOLING, POOLINGS
+from cinestudio.cameraclip.registry import DEFAULT_MODEL, ModelSpec
+from cinestudio.errors import UserInputError
+from cinestudio.fsutil import write_json_atomic
+from cinestudio.progress import Cancelled, ProgressFn, StopFn, check_stop
+from cinestudio.taxonomy import AXES, DEFAULT_SCHEME, Taxonomy, load_taxonomy
+
+RECIPES = ("auto", "full", "paper")
+METRICS_NAME = "metrics.jsonl"
+PLOT_NAME = "training.png"
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str
+    model: str = DEFAULT_MODEL
+    pretrained: str | None = None
+    pooling: str = DEFAULT_POOLING
+    recipe: str = "auto"  # auto: "paper" with pretrained weights, "full" from scratch
+    epochs: int = 40
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    warmup_steps: int = 50
+    seed: int = 0
+    device: str = "auto"
+    num_frames: int = 8
+    val_fraction: float = 0.1
+    caption_weight: float = 0.25
+    flip: bool = True
+    reverse: bool = True
+    jitter: bool = True
+    checkpoint_every: int = 100
+    log_every: int = 10
+    max_minutes: float | None = None
+    threads: int | None = None
+    scheme: str = DEFAULT_SCHEME
+    cache: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+# ---- which parameters train ---------------------------------------------------------------------
+PAPER_IMAGE_BLOCKS = 4
+PAPER_TEXT_BLOCKS = 2
+
+
+def select_trainable(model: CameraCLIP, recipe: str) -> list[str]:
+    """Set ``requires_grad`` per recipe and return the names of the trainable parameters.
+
+    ``full``: everything. ``paper``: the last 4 image blocks, ``visual.ln_post``, ``visual.proj``,
+    the last 2 text blocks, ``ln_final``, ``text_projection``, ``logit_scale`` — plus the temporal
+    pooling module, which is new in either case.
+    """
+    if recipe not in ("full", "paper"):
+        raise UserInputError(recipe, f"unknown recipe (known: {', '.join(RECIPES)})")
+    clip = model.clip
+    for p in model.parameters():
+        p.requires_grad_(recipe == "full")
+    if recipe == "paper":
+        parts: list[torch.nn.Module | torch.nn.Parameter] = []
+        vblocks = clip.visual.transformer.resblocks
+        parts += list(vblocks[-PAPER_IMAGE_BLOCKS:]) + [clip.visual.ln_post]
+        tblocks = clip.transformer.resblocks
+        parts += list(tblocks[-PAPER_TEXT_BLOCKS:]) + [clip.ln_final, model.pooling]
+        for part in parts:
+            for p in part.parameters():
+                p.requires_grad_(True)
+        for p in (clip.visual.proj, clip.text_projection, clip.logit_scale):
+            if isinstance(p, torch.nn.Parameter):
+                p.requires_grad_(True)
+            elif isinstance(p, torch.nn.Module):
+                for q in p.parameters():
+                    q.requires_grad_(True)
+    return [n for n, p in model.named_parameters() if p.requires_grad]
+
+
+def _param_groups(model: CameraCLIP, weight_decay: float) -> list[dict]:
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        if p.ndim < 2 or "logit_scale" in name or "embedding" in name or name.endswith(".cls") \
+                or name.endswith(".pos"):
+            no_decay.append(p)
+        else:
+            decay.append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def lr_at(step: int, total: int, base: float, warmup: int) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return base * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+# ---- labels -------------------------------------------------------------------------------------
+def multi_hot(labels: list[dict], tax: Taxonomy, axis: str) -> np.ndarray:
+    keys = tax.keys(axis)
+    out = np.zeros((len(labels), len(keys)), np.float32)
+    for i, lab in enumerate(labels):
+        for k in lab.get(axis, ()):
+            out[i, keys.index(k)] = 1.0
+    return out
+
+
+def soft_clip_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Symmetric cross-entropy with soft targets. logits, targets: (videos, texts)."""
+    rows = targets.sum(1) > 0
+    cols = targets.sum(0) > 0
+    if not rows.any():
+        return logits.sum() * 0.0
+    v2t = -(F.log_softmax(logits[rows], 1) * (targets[rows] / targets[rows].sum(1, keepdim=True))).sum(1).mean()
+    lt = logits[rows][:, cols].T
+    tt = targets[rows][:, cols].T
+    t2v = -(F.log_softmax(lt, 1) * (tt / tt.sum(1, keepdim=True))).sum(1).mean()
+    return 0.5 * (v2t + t2v)
+
+
+# ---- evaluation used during training and by `evaluate` --------------------------------------------
+@torch.no_grad()
+def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size: int = 64) -> dict:
+    """Per axis: predicted class index per clip (video → the axis's class texts)."""
+    from cinestudio.cameraclip.infer import class_embeddings, embed_prepared
+
+    was_training = model.training
+    model.eval()
+    video = embed_prepared(model, table.frames, table.motion[:, 0], batch_size)
+    out = {}
+    for axis in AXES:
+        keys, text = class_embeddings(model, tax, axis)
+        sims = video @ text.T
+        out[axis] = {"keys": keys, "pred": sims.argmax(1).cpu().numpy(), "sims": sims.cpu().numpy()}
+    model.train(was_training)
+    return out
+
+
+def retrieval_r1(pred: dict, table: ClipTable, tax: Taxonomy) -> dict[str, float | None]:
+    r1: dict[str, float | None] = {}
+    for axis in AXES:
+        keys = pred[axis]["keys"]
+        hits = [keys[p] in it.labels[axis] for p, it in zip(pred[axis]["pred"], table.items) if it.labels[axis]]
+        r1[axis] = round(float(np.mean(hits)), 4) if hits else None
+    return r1
+
+
+# ---- the loop -----------------------------------------------------------------------------------
+class _Batcher:
+    """Shuffled batches per epoch (a function of seed and epoch, so resume lands mid-epoch exactly)."""
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self.per_epoch = max(1, math.ceil(n / batch_size))
+
+    def batch(self, step: int) -> np.ndarray:
+        epoch, k = divmod(step, self.per_epoch)
+        order = np.random.default_rng([self.seed, epoch]).permutation(self.n)
+        return order[k * self.batch_size:(k + 1) * self.batch_size]
+
+
+def _write_metrics(path: Path, record: dict) -> None:
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
+
+
+def _plot(run: Path) -> None:
+    loss_x, loss_y, r1 = [], [], {a: ([], []) for a in AXES}
+    for line in (run / METRICS_NAME).read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        if "loss" in rec:
+            loss_x.append(rec["step"])
+            loss_y.append(rec["loss"])
+        for axis, v in (rec.get("val_r1") or {}).items():
+            if v is not None:
+                r1[axis][0].append(rec["step"])
+                r1[axis][1].append(v)
+    training_plot(run / PLOT_NAME, (loss_x, loss_y), r1)
+
+
+def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: StopFn | None = None,
+          resume: bool = False) -> dict:
+    """Train CameraCLIP into the run folder ``config.out``; return a summary dict.
+
+    With ``resume`` and an existing run, its saved configuration is used and training continues from
+    ``checkpoints/last.safetensors`` (same step count, same data order). Raises `Cancelled` when
+    `should_stop()` asks, after writing a checkpoint.
+    """
+    progress = progress or (lambda done, total, message="": None)
+    run = Path(config.out)
+    cfg_path = run / CONFIG_NAME
+    if cfg_path.is_file():
+        if not resume:
+            raise UserInputError(run, "run folder already holds a run (use --resume, or another --out)")
+        saved = json.loads(cfg_path.read_text(encoding="utf-8"))
+        config = TrainConfig.from_dict({**saved["train"], "out": str(run),
+                                        "threads": config.threads, "device": config.device})
+    if config.pooling not in POOLINGS:
+        raise UserInputError(config.pooling, f"unknown pooling (known: {', '.join(POOLINGS)})")
+    if config.recipe not in RECIPES:
+        raise UserInputError(config.recipe, f"unknown recipe (known: {', '.join(RECIPES)})")
+    if config.epochs < 1 or config.batch_size < 2 or config.lr <= 0:
+        raise UserInputError("options", "need --epochs ≥ 1, --batch-size ≥ 2 and --lr > 0")
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = resolve_device(config.device)
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+
+    tax = load_taxonomy(config.scheme)
+    config.data = str(Path(config.data).resolve())
+    items = load_items(config.data, tax)
+    train_items, val_items = split_items(items, config.val_fraction)
+    if len(train_items) < 2:
+        raise UserInputError(config.data, "need at least 2 training clips")
+
+    spec = ModelSpec(model=config.model, pretrained=config.pretrained, pooling=config.pooling,
+                     num_frames=config.num_frames)
+    model = CameraCLIP(spec, device=device)
+    recipe = config.recipe if config.recipe != "auto" else ("paper" if config.pretrained else "full")
+    trainable = select_trainable(model, recipe)
+    optimizer = torch.optim.AdamW(_param_groups(model, config.weight_decay), lr=config.lr, betas=(0.9, 0.98),
+                                  eps=1e-6)
+
+    run.mkdir(parents=True, exist_ok=True)
+    cache = FrameCache(Path(config.cache) if config.cache else run / "cache", config.num_frames, model.image_size)
+    step, elapsed_before = 0, 0.0
+    last = run / LAST_CHECKPOINT
+    if resume and last.is_file():
+        state = load_checkpoint(last, model, optimizer)
+        step = state["step"]
+        elapsed_before = float(state["extra"].get("elapsed_s", 0.0))
+    elif not cfg_path.is_file():
+        n_total = sum(p.numel() for p in model.parameters())
+        write_json_atomic(cfg_path, {
+            "format": "cinestudio.cameraclip.run/1", "model": spec.to_dict(), "train": asdict(config),
+            "recipe": recipe, "scheme": config.scheme,
+            "image_size": model.image_size, "n_train": len(train_items), "n_val": len(val_items),
+            "n_parameters": n_total, "n_trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
+            "trainable_parameters": trainable,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        })
+    metrics = run / METRICS_NAME
+
+    progress(0, len(train_items) + len(val_items), "caching frames")
+    train_table = load_table(train_items, cache, lambda d, t, m: progress(d, t + len(val_items), m), should_stop,
+                             "caching frames")
+    val_table = load_table(val_items, cache, lambda d, t, m: progress(len(train_items) + d, len(train_items) + t, m),
+                           should_stop, "caching frames")
+
+    # labels of the 4 variants, as multi-hot per axis: (variant, N, C)
+    variants = [[augment.variant_labels(it.labels, v) for it in train_items] for v in range(4)]
+    targets = {a: torch.tensor(np.stack([multi_hot(variants[v], tax, a) for v in range(4)])) for a in AXES}
+    reversible = np.array([augment.can_reverse(it.labels) for it in train_items])
+    prompts = {a: [list(c.prompts) for c in tax.classes(a)] for a in AXES}
+    captions = [it.caption for it in train_items]
+    use_captions = config.caption_weight > 0 and any(captions)
+
+    batcher = _Batcher(len(train_items), config.batch_size, config.seed)
+    total = config.epochs * batcher.per_epoch
+    model.train()
+    t0 = time.monotonic()
+    deadline = t0 + 60 * config.max_minutes - elapsed_before if config.max_minutes else None
+    stopped_early = False
+    running: list[float] = []
+
+    def elapsed() -> float:
+        return elapsed_before + time.monotonic() - t0
+
+    def checkpoint() -> None:
+        save_checkpoint(last, model, optimizer, step=step, epoch=step // batcher.per_epoch,
+                        extra={"elapsed_s": round(elapsed(), 2)})
+
+    def validate() -> dict:
+        r1 = retrieval_r1(predict_table(model, tax, val_table), val_table, tax) if len(val_table) else {}
+        _write_metrics(metrics, {"step": step, "epoch": max(0, step - 1) // batcher.per_epoch, "val_r1": r1,
+                                 "elapsed_s": round(elapsed(), 1)})
+        _plot(run)
+        return r1
+
+    val_r1: dict = {}
+    while step < total:
+        try:
+            check_stop(should_stop)
+        except Cancelled:
+            checkpoint()
+            raise
+        if deadline is not None and time.monotonic() > deadline:
+            stopped_early = True
+            break
+        gen = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+        idx = batcher.batch(step)
+        rng = np.random.default_rng([config.seed, step, 7])
+        flips = (rng.random(len(idx)) < 0.5) if config.flip else np.zeros(len(idx), bool)
+        revs = (rng.random(len(idx)) < 0.5) & reversible[idx] if config.reverse else np.zeros(len(idx), bool)
+        var = flips.astype(int) + 2 * revs.astype(int)
+        frames = np.stack([augment.variant_frames(train_table.frames[i], v) for i, v in zip(idx, var)])
+        x = torch.from_numpy(frames).permute(0, 1, 4, 2, 3).float().div_(255.0)
+        if config.jitter:
+            x = augment.photometric(x, gen)
+        x = ((x.to(device) - model.pixel_mean) / model.pixel_std)
+        motion = model.motion_tensor(train_table.motion[idx, var])
+
+        for g in optimizer.param_groups:
+            g["lr"] = lr_at(step, total, config.lr, config.warmup_steps)
+        video = model.encode_video(x, motion)
+        texts, spans = [], {}
+        for a in AXES:
+            chosen = [p[int(torch.randint(len(p), (1,), generator=gen))] for p in prompts[a]]
+            spans[a] = (len(texts), len(texts) + len(chosen))
+            texts += chosen
+        batch_caps = [captions[i] for i in idx] if use_captions else []
+        cap_rows = [j for j, c in enumerate(batch_caps) if c]
+        text_emb = model.encode_texts(texts + [batch_caps[j] for j in cap_rows])
+        scale = model.logit_scale.exp().clamp(max=100.0)
+        losses = {}
+        for a in AXES:
+            lo, hi = spans[a]
+            tgt = targets[a][torch.from_numpy(var), torch.from_numpy(idx)].to(device)
+            losses[a] = soft_clip_loss(scale * video @ text_emb[lo:hi].T, tgt)
+        loss = sum(losses.values())
+        if cap_rows:
+            caps = [batch_caps[j] for j in cap_rows]
+            same = torch.tensor([[float(c1 == c2) for c2 in caps] for c1 in caps], device=device)
+            cap_logits = scale * video[cap_rows] @ text_emb[len(texts):].T
+            losses["caption"] = soft_clip_loss(cap_logits, same)
+            loss = loss + config.caption_weight * losses["caption"]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+        optimizer.step()
+        with torch.no_grad():
+            model.logit_scale.clamp_(0, math.log(100))
+        step += 1
+        running.append(loss.item())
+        if step % config.log_every == 0 or step == total:
+            _write_metrics(metrics, {"step": step, "epoch": (step - 1) // batcher.per_epoch,
+                                     "loss": round(float(np.mean(running)), 5),
+                                     **{f"loss_{k}": round(float(v), 5) for k, v in losses.items()},
+                                     "lr": optimizer.param_groups[0]["lr"], "elapsed_s": round(elapsed(), 1)})
+            running.clear()
+        progress(step, total, f"epoch {(step - 1) // batcher.per_epoch + 1}/{config.epochs} loss {running[-1] if running else loss.item():.3f}")
+        if step % batcher.per_epoch == 0 or step == total:
+            val_r1 = validate()
+            checkpoint()
+        elif step % config.checkpoint_every == 0:
+            checkpoint()
+
+    if stopped_early:
+        val_r1 = validate()
+    checkpoint()
+    save_checkpoint(run / WEIGHTS_NAME, model, None, step=step, epoch=step // batcher.per_epoch)
+    return {"run": str(run), "steps": step, "total_steps": total, "epochs": config.epochs,
+            "stopped_early": stopped_early, "elapsed_s": round(elapsed(), 1), "recipe": recipe,
+            "n_train": len(train_items), "n_val": len(val_items), "n_trainable_parameters":
+                sum(p.numel() for p in model.parameters() if p.requires_grad), "val_r1": val_r1}
+
+
+# ---- main(argv) ---------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m cinestudio.cameraclip.train", description=__doc__.split("\n")[0])
+    defaults = TrainConfig(data="", out="")
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True)
+    for f in fields(TrainConfig):
+        if f.name in ("data", "out", "extra"):
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        if isinstance(default, bool):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+        elif isinstance(default, int) and not isinstance(default, bool):
+            p.add_argument(flag, type=int, default=default)
+        elif isinstance(default, float):
+            p.add_argument(flag, type=float, default=default)
+        elif f.name in ("max_minutes",):
+            p.add_argument(flag, type=float, default=default)
+        elif f.name in ("threads",):
+            p.add_argument(flag, type=int, default=default)
+        else:
+            p.add_argument(flag, default=default)
+    p.add_argument("--resume", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train from the command line; progress and the summary are JSON lines on stdout."""
+    args = vars(build_parser().parse_args(argv))
+    resume = args.pop("resume")
+    config = TrainConfig.from_dict(args)
+
+    def report(done: int, total: int, message: str = "") -> None:
+        sys.stdout.write(json.dumps({"progress": done, "total": total, "message": message}) + "\n")
+        sys.stdout.flush()
+
+    try:
+        summary = train(config, report, resume=resume)
+    except UserInputError as exc:
+        sys.stderr.write(f"error: {exc.subject}: {exc.reason}\n")
+        return 2
+    except (Cancelled, KeyboardInterrupt):
+        sys.stderr.write("error: cancelled\n")
+        return 130
+    sys.stdout.write(json.dumps({"result": summary}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""``cinestudio clip train|eval|classify|score``: CameraCLIP from the command line.
+
+torch and open_clip are imported inside the commands, so ``cinestudio --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cinestudio.cli.app import JsonOption, app, emit_json, progress_bar, user_errors
+
+clip_app = typer.Typer(help="CameraCLIP: train, evaluate, classify clips, score texts against a clip.",
+                       no_args_is_help=True)
+app.add_typer(clip_app, name="clip")
+
+DEVICE_HELP = "cpu, cuda or auto."
+
+
+@clip_app.command("train")
+@user_errors
+def train_cmd(
+    data: Path = typer.Option(..., "--data", help="Simulator output folder (labels.jsonl) or an export manifest."),
+    out: Path = typer.Option(..., "--out", help="Run folder to create (or to continue with --resume)."),
+    model: str = typer.Option("cameraclip-tiny", "--model", help="open_clip architecture."),
+    pretrained: str | None = typer.Option(None, "--pretrained", help="open_clip tag (e.g. openai) or checkpoint file."),
+    pooling: str = typer.Option("motion", "--pooling", help="Temporal pooling: motion (default), temporal or mean."),
+    recipe: str = typer.Option("auto", "--recipe", help="full, paper (last blocks only) or auto "
+                                                        "(paper with --pretrained, else full)."),
+    epochs: int = typer.Option(40, "--epochs", min=1),
+    batch_size: int = typer.Option(32, "--batch-size", min=2),
+    lr: float = typer.Option(1e-3, "--lr"),
+    seed: int = typer.Option(0, "--seed"),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+    max_minutes: float | None = typer.Option(None, "--max-minutes", help="Stop (and save) after this long."),
+    threads: int | None = typer.Option(None, "--threads", help="torch CPU threads."),
+    cache: Path | None = typer.Option(None, "--cache", help="Frame cache folder (default RUN/cache)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Train CameraCLIP; the run folder gets config.json, metrics.jsonl, training.png, checkpoints."""
+    from cinestudio.cameraclip.train import TrainConfig, train
+
+    config = TrainConfig(data=str(data), out=str(out), model=model, pretrained=pretrained, pooling=pooling,
+                         recipe=recipe, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
+                         max_minutes=max_minutes, threads=threads, cache=str(cache) if cache else None)
+    with progress_bar(not as_json, "training") as bar:
+        summary = train(config, bar, resume=resume)
+    if as_json:
+        emit_json(summary)
+        return
+    r1 = ", ".join(f"{a} {v:.3f}" for a, v in summary["val_r1"].items() if v is not None)
+    typer.echo(f"{summary['run']}: {summary['steps']} steps in {summary['elapsed_s']:.0f} s"
+               + (f"; validation R@1 {r1}" if r1 else ""))
+
+
+@clip_app.command("eval")
+@user_errors
+def eval_cmd(
+    run: Path = typer.Argument(..., help="Run folder."),
+    data: Path = typer.Option(..., "--data", help="Simulator output folder or export manifest."),
+    report: Path | None = typer.Option(None, "--report", help="Folder for confusion.png (default RUN/eval)."),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+    as_json: bool = JsonOption,
+) -> None:
+    """Retrieval R@1 per axis, confusion matrices and direction flip rates."""
+    from cinestudio.cameraclip.evaluate import evaluate
+
+    with progress_bar(not as_json, "evaluating") as bar:
+        result = evaluate(run, data, report_dir=report, device=device, progress=bar)
+    if as_json:
+        emit_json(result)
+        return
+    typer.echo(f"{result['n']} clips, mean R@1 {result['r1']}")
+    for axis, v in result["per_axis"].items():
+        typer.echo(f"  {axis:<9} R@1 {'-' if v is None else f'{v:.3f}'} ({result['counts'][axis]} labelled)")
+    flips = result["flips"]
+    if flips["n"]:
+        typer.echo(f"  direction flips {flips['flips']}/{flips['n']} ({flips['rate']:.1%})")
+    typer.echo(f"  confusion matrices: {result['confusion_png']}")
+
+
+def _clip_frames(loaded, file: Path, start: int, end: int | None):
+    from cinestudio.cameraclip.infer import read_clip
+
+    return read_clip(file, loaded.model.spec.num_frames, start, end)
+
+
+@clip_app.command("classify")
+@user_errors
+def classify_cmd(
+    run: Path = typer.Argument(..., help="Run folder."),
+    file: Path = typer.Argument(..., help="Video file."),
+    start: int = typer.Option(0, "--start", help="First frame."),
+    end: int | None = typer.Option(None, "--end", help="End frame (exclusive)."),
+    top: int = typer.Option(3, "--top", help="Classes shown per axis (text output)."),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+    as_json: bool = JsonOption,
+) -> None:
+    """Per axis, the classes ranked by score for one clip."""
+    from cinestudio.cameraclip.infer import classify_frames, load_run
+
+    loaded = load_run(run, device)
+    result = classify_frames(loaded, _clip_frames(loaded, file, start, end))
+    if as_json:
+        emit_json({"file": str(file), "axes": result})
+        return
+    for axis, ranked in result.items():
+        typer.echo(f"{axis:<9} " + ", ".join(f"{r['key']} {r['score']:.2f}" for r in ranked[:top]))
+
+
+@clip_app.command("score")
+@user_errors
+def score_cmd(
+    run: Path = typer.Argument(..., help="Run folder."),
+    file: Path = typer.Argument(..., help="Video file."),
+    text: list[str] = typer.Option(..., "--text", help="A description to score (repeatable)."),
+    start: int = typer.Option(0, "--start"),
+    end: int | None = typer.Option(None, "--end"),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+    as_json: bool = JsonOption,
+) -> None:
+    """Cosine similarity between the clip and each text."""
+    from cinestudio.cameraclip.infer import load_run, score_frames
+
+    loaded = load_run(run, device)
+    sims = score_frames(loaded, _clip_frames(loaded, file, start, end), list(text))
+    scores = [{"text": t, "similarity": round(float(s), 4)} for t, s in zip(text, sims)]
+    if as_json:
+        emit_json({"file": str(file), "scores": scores})
+        return
+    for s in scores:
+        typer.echo(f"{s['similarity']:+.3f}  {s['text']}")

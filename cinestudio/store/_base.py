@@ -54,8 +54,12 @@ class Repository:
                 yield session
 
 
-def get_or_404(session: Session, model: type[Any], ident: Any, what: str) -> Any:
-    obj = session.get(model, ident)
+def get_or_404(session: Session, model: type[Any], ident: Any, what: str, *,
+               lock: bool = False) -> Any:
+    """The row, or `NotFoundError`. `lock` (in write paths) reads it ``FOR UPDATE`` where the
+    backend has row locks (PostgreSQL); on SQLite the whole write transaction is serialised
+    already (BEGIN IMMEDIATE) and the clause is left out."""
+    obj = session.get(model, ident, with_for_update=lock or None)
     if obj is None:
         raise NotFoundError(f"{what} {ident}", f"no such {what} in this workspace")
     return obj

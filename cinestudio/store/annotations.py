@@ -8,7 +8,7 @@ structure: who, which clip, ordered movements, a reason for rejections, a full l
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from cinestudio.errors import UserInputError
 from cinestudio.store import models as m
 from cinestudio.store._base import (
+    NotFoundError,
     Repository,
     get_or_404,
     label_record,
@@ -63,7 +64,7 @@ class LabelRepository(Repository):
         new = {"framing": _optional(framing), "angle": _optional(angle),
                "movements": _movements(movements), "caption": _optional(caption)}
         with self._write() as s:
-            clip = get_or_404(s, m.Clip, clip_id, "clip")
+            clip = get_or_404(s, m.Clip, clip_id, "clip", lock=True)
             lab = s.scalar(select(m.Label).where(m.Label.clip_id == clip_id,
                                                  m.Label.annotator == annotator))
             if lab is None:
@@ -146,7 +147,7 @@ class PrelabelRepository(Repository):
         for sp in specs:
             _check_prelabel(sp)
         with self._write() as s:
-            get_or_404(s, m.Clip, clip_id, "clip")
+            get_or_404(s, m.Clip, clip_id, "clip", lock=True)
             s.execute(delete(m.Prelabel).where(m.Prelabel.clip_id == clip_id,
                                                m.Prelabel.origin == origin))
             rows = [m.Prelabel(clip_id=clip_id, axis=sp.axis, key=sp.key,
@@ -155,6 +156,31 @@ class PrelabelRepository(Repository):
             s.add_all(rows)
             s.flush()
             return [prelabel_record(p) for p in rows]
+
+    def replace_many(self, origin: str, per_clip: Mapping[int, Iterable[PrelabelSpec]], *,
+                     model_id: str | None = None) -> int:
+        """`replace` for many clips in one transaction (pre-labelling a whole workspace);
+        returns the number of pre-labels written."""
+        origin = require_text(origin, "pre-label origin")
+        items = {cid: builtins.list(specs) for cid, specs in per_clip.items()}
+        for specs in items.values():
+            for sp in specs:
+                _check_prelabel(sp)
+        if not items:
+            return 0
+        with self._write() as s:
+            clip_ids = builtins.list(items)
+            known = set(s.scalars(select(m.Clip.id).where(m.Clip.id.in_(clip_ids))))
+            missing = [cid for cid in clip_ids if cid not in known]
+            if missing:
+                raise NotFoundError(f"clip {missing[0]}", "no such clip in this workspace")
+            s.execute(delete(m.Prelabel).where(m.Prelabel.clip_id.in_(clip_ids),
+                                               m.Prelabel.origin == origin))
+            rows = [m.Prelabel(clip_id=cid, axis=sp.axis, key=sp.key, confidence=sp.confidence,
+                               origin=origin, model_id=model_id, rank=sp.rank, details=sp.details)
+                    for cid, specs in items.items() for sp in specs]
+            s.add_all(rows)
+            return len(rows)
 
     def for_clip(self, clip_id: int, origin: str | None = None) -> builtins.list[PrelabelRecord]:
         query = select(m.Prelabel).where(m.Prelabel.clip_id == clip_id)
@@ -195,9 +221,9 @@ class ReviewRepository(Repository):
                                  f"{decision} needs the full verified label: framing, angle "
                                  f"and at least one movement")
         with self._write() as s:
-            clip = get_or_404(s, m.Clip, clip_id, "clip")
+            clip = get_or_404(s, m.Clip, clip_id, "clip", lock=True)
             if label_id is not None:
-                lab = get_or_404(s, m.Label, label_id, "label")
+                lab = get_or_404(s, m.Label, label_id, "label", lock=True)
                 if lab.clip_id != clip_id:
                     raise UserInputError(f"label {label_id}", f"is not a label of clip {clip_id}")
             before = _verified_state(s, clip)

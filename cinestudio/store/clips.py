@@ -103,7 +103,7 @@ class ClipRepository(Repository):
                 raise UserInputError(f"[{sp.start_frame}, {sp.end_frame})",
                                      "a clip needs 0 <= start_frame < end_frame")
         with self._write() as s:
-            get_or_404(s, m.Source, source_id, "source")
+            get_or_404(s, m.Source, source_id, "source", lock=True)
             existing = {(c.start_frame, c.end_frame): c for c in s.scalars(
                 select(m.Clip).where(m.Clip.source_id == source_id))}
             out: list[m.Clip] = []
@@ -174,14 +174,14 @@ class ClipRepository(Repository):
     def set_stage(self, clip_id: int, stage: str, *, actor: str,
                   reason: str | None = None) -> ClipRecord:
         with self._write() as s:
-            clip = get_or_404(s, m.Clip, clip_id, "clip")
+            clip = get_or_404(s, m.Clip, clip_id, "clip", lock=True)
             change_stage(s, clip, stage, actor, reason)
             s.flush()
             return clip_record(clip)
 
     def set_thumbnail(self, clip_id: int, thumbnail_path: str | None) -> ClipRecord:
         with self._write() as s:
-            clip = get_or_404(s, m.Clip, clip_id, "clip")
+            clip = get_or_404(s, m.Clip, clip_id, "clip", lock=True)
             clip.thumbnail_path = thumbnail_path
             s.flush()
             return clip_record(clip)

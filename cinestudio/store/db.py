@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
 _READ_ONLY = "cinestudio_read_only"
+_MIGRATION_LOCK_ID = 0x43494E45  # any constant shared by every CineStudio process ("CINE")
 
 
 def migrations_dir() -> Path:
@@ -173,8 +174,11 @@ class Database:
         if revision == "head" and current == script.get_current_head():
             return
 
-        # One write transaction around the whole upgrade (see the module docstring).
+        # One write transaction around the whole upgrade (see the module docstring). SQLite's
+        # BEGIN IMMEDIATE serialises concurrent upgraders; PostgreSQL needs an explicit lock.
         with self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_ID})")
             command.upgrade(self._alembic_config(conn), revision)
 
     def _subject(self) -> str:

@@ -78,7 +78,7 @@ class JobRepository(Repository):
 
     def set_run_dir(self, job_id: int, run_dir: str) -> JobRecord:
         with self._write() as s:
-            job = get_or_404(s, m.Job, job_id, "job")
+            job = get_or_404(s, m.Job, job_id, "job", lock=True)
             job.run_dir = run_dir
             s.flush()
             return job_record(job)
@@ -117,7 +117,7 @@ class JobRepository(Repository):
     def start(self, job_id: int, *, pid: int | None = None, host: str | None = None) -> JobRecord:
         """Mark a queued job running (a worker started for this very job)."""
         with self._write() as s:
-            job = get_or_404(s, m.Job, job_id, "job")
+            job = get_or_404(s, m.Job, job_id, "job", lock=True)
             self._start(job, pid, host)
             s.flush()
             return job_record(job)
@@ -126,7 +126,7 @@ class JobRepository(Repository):
                         message: str | None = None) -> None:
         """Progress report from the worker; also its heartbeat."""
         with self._write() as s:
-            job = get_or_404(s, m.Job, job_id, "job")
+            job = get_or_404(s, m.Job, job_id, "job", lock=True)
             job.progress_done = done
             if total is not None:
                 job.progress_total = total
@@ -134,10 +134,15 @@ class JobRepository(Repository):
                 job.message = message
             job.heartbeat_at = m.utcnow()
 
+    def heartbeat(self, job_id: int) -> None:
+        """The worker is alive (for long steps without progress to report)."""
+        with self._write() as s:
+            get_or_404(s, m.Job, job_id, "job", lock=True).heartbeat_at = m.utcnow()
+
     def set_checkpoint(self, job_id: int, step: int) -> None:
         """The last step saved in the run folder: where `resume` continues from."""
         with self._write() as s:
-            job = get_or_404(s, m.Job, job_id, "job")
+            job = get_or_404(s, m.Job, job_id, "job", lock=True)
             job.checkpoint_step = step
             job.heartbeat_at = m.utcnow()
 
@@ -147,7 +152,7 @@ class JobRepository(Repository):
         if state not in FINAL_STATES + ("interrupted",):
             raise UserInputError(state, "not a final job state")
         with self._write() as s:
-            job = get_or_404(s, m.Job, job_id, "job")
+            job = get_or_404(s, m.Job, job_id, "job", lock=True)
             _move(job, state)
             job.finished_at = m.utcnow()
             job.error = error
@@ -161,7 +166,7 @@ class JobRepository(Repository):
     def request_cancel(self, job_id: int) -> JobRecord:
         """Cancel: a queued or interrupted job at once, a running one by asking its worker."""
         with self._write() as s:
-            job = get_or_404(s, m.Job, job_id, "job")
+            job = get_or_404(s, m.Job, job_id, "job", lock=True)
             if job.state in ("queued", "interrupted"):
                 _move(job, "cancelled")
                 job.finished_at = m.utcnow()
@@ -180,7 +185,7 @@ class JobRepository(Repository):
     def resume(self, job_id: int) -> JobRecord:
         """Queue a cancelled, interrupted or failed job again; its checkpoint step is kept."""
         with self._write() as s:
-            job = get_or_404(s, m.Job, job_id, "job")
+            job = get_or_404(s, m.Job, job_id, "job", lock=True)
             _move(job, "queued")
             job.pid = None
             job.cancel_requested = False

@@ -30,7 +30,7 @@ class SettingsRepository(Repository):
         """Store a JSON-serialisable value; audited when it changes."""
         key = require_text(key, "setting key")
         with self._write() as s:
-            row = s.get(m.Setting, key)
+            row = s.get(m.Setting, key, with_for_update=True)
             if row is None:
                 s.add(m.Setting(key=key, value=value))
                 write_audit(s, actor, "setting", key, "create", None, {"value": value})

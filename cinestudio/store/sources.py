@@ -95,7 +95,7 @@ class SourceRepository(Repository):
 
     def set_fingerprint(self, source_id: int, kind: str, fingerprint: str) -> SourceRecord:
         with self._write() as s:
-            src = get_or_404(s, m.Source, source_id, "source")
+            src = get_or_404(s, m.Source, source_id, "source", lock=True)
             src.fingerprint_kind, src.fingerprint = kind, fingerprint
             s.flush()
             return source_record(src)
@@ -111,7 +111,7 @@ class SourceRepository(Repository):
     def delete(self, source_id: int, *, actor: str) -> None:
         """Remove a source with its clips and their labels, pre-labels and reviews (audited)."""
         with self._write() as s:
-            src = get_or_404(s, m.Source, source_id, "source")
+            src = get_or_404(s, m.Source, source_id, "source", lock=True)
             summary = _source_summary(src)
             summary["clips"] = _count_clips(s, source_id)
             write_audit(s, actor, "source", source_id, "delete", summary, None)

@@ -114,3 +114,23 @@ def test_a_newer_schema_than_the_code_knows_is_refused(tmp_path):
         conn.execute("UPDATE alembic_version SET version_num = '9999'")
     with pytest.raises(UserInputError, match="newer than this CineStudio"):
         open_database(path)
+
+
+def test_the_migrations_render_for_postgresql(tmp_path):
+    """The schema must be able to move to PostgreSQL: the DDL renders for it (offline, no
+    server) with native timestamps with time zone and no SQLite-only syntax."""
+    import io
+
+    from alembic.config import Config
+
+    from cinestudio.store.db import migrations_dir
+
+    buffer = io.StringIO()
+    cfg = Config(output_buffer=buffer)
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("sqlalchemy.url", "postgresql://user@localhost/cinestudio")
+    command.upgrade(cfg, "head", sql=True)
+    ddl = buffer.getvalue()
+    assert "CREATE TABLE clips" in ddl and "TIMESTAMP WITH TIME ZONE" in ddl
+    for sqlite_only in ("AUTOINCREMENT", "PRAGMA", "WITHOUT ROWID", "DATETIME"):
+        assert sqlite_only not in ddl

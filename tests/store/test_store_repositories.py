@@ -128,6 +128,20 @@ def test_prelabels_are_kept_apart_from_labels_and_replaced_per_origin(store, cli
         store.prelabels.replace(cid, "motion", [PrelabelSpec("movement", "x", 1.5)])
 
 
+def test_prelabels_replace_many_in_one_transaction(store, clip_ids):
+    a, b, c = clip_ids
+    store.prelabels.replace(a, "cameraclip", [PrelabelSpec("angle", "low", 0.2)])
+    written = store.prelabels.replace_many(
+        "cameraclip", {a: [PrelabelSpec("angle", "high", 0.6)],
+                       b: [PrelabelSpec("angle", "low", 0.9), PrelabelSpec("framing", "wide", 0.8)]},
+        model_id="run-3")
+    assert written == 3
+    assert [p.key for p in store.prelabels.for_clip(a)] == ["high"]
+    with pytest.raises(NotFoundError):
+        store.prelabels.replace_many("cameraclip", {c: [], 999: []})
+    assert store.prelabels.count() == 3
+
+
 # -- reviews ---------------------------------------------------------------------------------
 
 

@@ -70,6 +70,8 @@ def load_checkpoint(path: str | os.PathLike[str], model: torch.nn.Module,
             if k.startswith("optim."):
                 _, idx, key = k.split(".", 2)
                 state.setdefault(int(idx), {})[key] = v
-        optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
+        groups = [{k: tuple(v) if isinstance(v, list) and k != "params" else v for k, v in g.items()}
+                  for g in json.loads(meta["param_groups"])]  # JSON turned tuples (betas) into lists
+        optimizer.load_state_dict({"state": state, "param_groups": groups})
     return {"step": int(meta.get("step", 0)), "epoch": int(meta.get("epoch", 0)),
             "extra": json.loads(meta.get("extra", "{}"))}

@@ -384,7 +384,7 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
         if step % config.log_every == 0 or step == total:
             _write_metrics(metrics, {"step": step, "epoch": (step - 1) // batcher.per_epoch,
                                      "loss": round(float(np.mean(running)), 5),
-                                     **{f"loss_{k}": round(float(v), 5) for k, v in losses.items()},
+                                     **{f"loss_{k}": round(v.item(), 5) for k, v in losses.items()},
                                      "lr": optimizer.param_groups[0]["lr"], "elapsed_s": round(elapsed(), 1)})
             running.clear()
         progress(step, total, f"epoch {(step - 1) // batcher.per_epoch + 1}/{config.epochs} loss {running[-1] if running else loss.item():.3f}")

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cinestudio.cameraclip import augment
+
+
+def test_flip_swaps_left_right_only():
+    frames = np.arange(2 * 4 * 5 * 3, dtype=np.uint8).reshape(2, 4, 5, 3)
+    labels = {"framing": ("close_up",), "angle": ("low_angle",), "movement": ("pan_left",)}
+    flipped, lab = augment.hflip(frames, labels)
+    assert np.array_equal(flipped[:, :, 0], frames[:, :, -1])
+    assert lab == {"framing": ("close_up",), "angle": ("low_angle",), "movement": ("pan_right",)}
+    assert augment.hflip(frames, {**labels, "movement": ("tilt_up",)})[1]["movement"] == ("tilt_up",)
+    assert augment.hflip(frames, {**labels, "movement": ("truck_left",)})[1]["movement"] == ("truck_right",)
+
+
+def test_reverse_swaps_direction_and_refuses_when_labels_would_lie():
+    frames = np.zeros((3, 2, 2, 3), np.uint8)
+    frames[0] = 1
+    rev, lab = augment.reverse(frames, {"framing": ("long_shot",), "angle": (), "movement": ("pan_left",)})
+    assert rev[-1].max() == 1 and lab["movement"] == ("pan_right",)
+    # a reversed dolly starts where it ended: its framing label would no longer hold
+    with pytest.raises(ValueError):
+        augment.reverse(frames, {"framing": ("long_shot",), "angle": (), "movement": ("dolly_in",)})
+    _, lab = augment.reverse(frames, {"framing": (), "angle": (), "movement": ("zoom_in",)})
+    assert lab["movement"] == ("zoom_out",)
+
+
+def test_variants_compose():
+    labels = {"framing": (), "angle": (), "movement": ("pan_left",)}
+    assert augment.variant_labels(labels, 3)["movement"] == ("pan_left",)  # flip + reverse
+    assert augment.variant_labels(labels, 2)["movement"] == ("pan_right",)

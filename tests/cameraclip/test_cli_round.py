@@ -1,0 +1,94 @@
+"""A tiny seeded train → eval → classify → score round through the CLI, and resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cinestudio.cli import app
+from cinestudio.progress import Cancelled
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    result = runner.invoke(app, list(map(str, args)))
+    return result
+
+
+def test_train_eval_classify_score_round(tmp_path, clip_data):
+    run = tmp_path / "run"
+    res = invoke("clip", "train", "--data", clip_data, "--out", run, "--epochs", 2, "--batch-size", 6,
+                 "--seed", 3, "--device", "cpu", "--json")
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["steps"] == summary["total_steps"] > 0
+    config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+    assert config["recipe"] == "full" and "clip.logit_scale" in config["trainable_parameters"]
+    assert (run / "model.safetensors").is_file() and (run / "checkpoints" / "last.safetensors").is_file()
+    assert (run / "training.png").stat().st_size > 0
+    metrics = [json.loads(x) for x in (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert any("loss" in m for m in metrics) and any("val_r1" in m for m in metrics)
+
+    res = invoke("clip", "eval", run, "--data", clip_data, "--json")
+    assert res.exit_code == 0, res.output
+    ev = json.loads(res.stdout)
+    assert ev["n"] == 14 and set(ev["per_axis"]) == {"framing", "angle", "movement"}
+    assert all(0.0 <= v <= 1.0 for v in ev["per_axis"].values())
+    assert "pan_left/pan_right" in ev["flips"]["pairs"]
+    assert len(ev["confusion"]["movement"]["matrix"]) == 11
+    assert (run / "eval" / "confusion.png").stat().st_size > 0
+
+    clip = clip_data / "pan_left_00.mp4"
+    res = invoke("clip", "classify", run, clip, "--json")
+    assert res.exit_code == 0, res.output
+    cls = json.loads(res.stdout)["axes"]
+    assert len(cls["movement"]) == 11 and abs(sum(r["score"] for r in cls["movement"]) - 1) < 1e-2
+
+    res = invoke("clip", "score", run, clip, "--text", "the camera pans to the left", "--text", "a close-up", "--json")
+    assert res.exit_code == 0, res.output
+    scores = json.loads(res.stdout)["scores"]
+    assert [s["text"] for s in scores] == ["the camera pans to the left", "a close-up"]
+    assert all(-1.0 <= s["similarity"] <= 1.0 for s in scores)
+
+    # same seed, same data → same run
+    res = invoke("clip", "train", "--data", clip_data, "--out", tmp_path / "run2", "--epochs", 2,
+                 "--batch-size", 6, "--seed", 3, "--device", "cpu", "--json")
+    assert json.loads(res.stdout)["val_r1"] == summary["val_r1"]
+    a = [json.loads(x).get("loss") for x in (run / "metrics.jsonl").read_text().splitlines()]
+    b = [json.loads(x).get("loss") for x in (tmp_path / "run2" / "metrics.jsonl").read_text().splitlines()]
+    assert a == b
+
+
+def test_bad_inputs_are_one_error_line(tmp_path, clip_data):
+    res = invoke("clip", "eval", tmp_path / "nowhere", "--data", clip_data, "--json")
+    assert res.exit_code == 2 and res.stdout == ""
+    assert res.stderr.strip().startswith("error: ") and len(res.stderr.strip().splitlines()) == 1
+    res = invoke("clip", "train", "--data", tmp_path, "--out", tmp_path / "r", "--json")
+    assert res.exit_code == 2 and "labels.jsonl" in res.stderr
+
+
+def test_resume_continues_the_step_count(tmp_path, clip_data):
+    from cinestudio.cameraclip.train import TrainConfig, train
+
+    cfg = TrainConfig(data=str(clip_data), out=str(tmp_path / "run"), epochs=2, batch_size=6, seed=1,
+                      device="cpu", log_every=1)
+    seen = []
+
+    def progress(done, total, message=""):
+        if message.startswith("epoch"):
+            seen.append(done)
+
+    with pytest.raises(Cancelled):
+        train(cfg, progress, should_stop=lambda: len(seen) >= 2)
+    assert seen == [1, 2]
+    with pytest.raises(Exception, match="--resume"):
+        train(cfg)
+    seen.clear()
+    summary = train(cfg, progress, resume=True)
+    assert seen[0] == 3 and summary["steps"] == summary["total_steps"] == seen[-1]
+    steps = [json.loads(x)["step"] for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+             if "loss" in json.loads(x)]
+    assert steps == list(range(1, summary["total_steps"] + 1))

@@ -1,0 +1,57 @@
+"""Decoding frames: frame-accurate ranges as numpy RGB arrays.
+
+Index i is the i-th frame, in presentation order, of the frames that actually decode (the same
+numbering `probe` counts and `sampling` uses). Ranges are half-open: [start, end).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import numpy as np
+
+from cinestudio.media._av import Size, check_path, decode_all, open_video, to_rgb
+from cinestudio.media._reader import check_range, iter_at, video_index
+
+__all__ = ["iter_frames", "read_frames"]
+
+
+def iter_frames(path: str | os.PathLike[str], start: int = 0, end: int | None = None,
+                size: Size = None) -> Iterator[np.ndarray]:
+    """Yield the frames [start, end) of the video as (H, W, 3) uint8 RGB arrays.
+
+    From the first frame to the end of the file the frames are simply decoded in order; any
+    other range first indexes the file (a demux-only pass, cached) to check the range and to
+    seek close to `start`. `size` resizes (an int: the longer side; (width, height): exactly).
+    Raises MediaError for unreadable files and UserInputError for a range outside the video
+    (before yielding anything).
+    """
+    p = check_path(path)
+    if start == 0 and end is None:
+        return _iter_all(p, size)
+    frames, index = video_index(p)
+    end = check_range(p, start, end, frames)
+    return (arr for _, arr in iter_at(p, range(start, end), size, index))
+
+
+def _iter_all(path, size: Size) -> Iterator[np.ndarray]:
+    with open_video(path) as (container, stream):
+        for frame in decode_all(container, stream):
+            yield to_rgb(frame, size)
+
+
+def read_frames(path: str | os.PathLike[str], start: int = 0, end: int | None = None,
+                size: Size = None) -> np.ndarray:
+    """The frames [start, end) as one (N, H, W, 3) uint8 array (mind the memory for long ranges)."""
+    p = check_path(path)
+    if start == 0 and end is None:
+        # validate up front (a bad file raises MediaError before anything is decoded)
+        with open_video(p):
+            pass
+    frames = list(iter_frames(p, start, end, size))
+    if not frames:
+        from cinestudio.errors import MediaError
+
+        raise MediaError(p, "no video frame can be decoded")
+    return np.stack(frames)

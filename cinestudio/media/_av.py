@@ -150,11 +150,14 @@ def frame_rate(stream: av.VideoStream) -> float:
 
 
 def decode_packets(stream: av.VideoStream, packets: Iterable[av.Packet]) -> Iterator[av.VideoFrame]:
-    """Decode `packets` robustly: empty packets are skipped (not treated as end of stream), a
-    packet that fails to decode is dropped, and the decoder is drained at the end."""
+    """Decode `packets` robustly: empty packets are skipped (not treated as end of stream), so
+    are packets flagged corrupt (cut off); a packet that fails to decode is dropped, and the
+    decoder is drained at the end."""
     ctx = stream.codec_context
     for packet in packets:
-        if packet.size == 0:
+        if packet.size == 0 or packet.is_corrupt:
+            # a packet cut short (truncated file): decoders may fill the missing part of the
+            # picture with whatever their buffers held, so it is not a frame that decodes
             continue
         try:
             frames = ctx.decode(packet)
@@ -241,10 +244,10 @@ class PacketIndex:
     pts: list[int] = field(default_factory=list)
     keyframes: list[tuple[int, int]] = field(default_factory=list)  # (pts, seek ts), pts order
     frames: int = 0
-    packets: int = 0               # non-empty packets seen
+    packets: int = 0               # non-empty, not corrupt packets seen
     missing_pts: bool = False      # some packet had no timestamp
     duplicate_pts: bool = False
-    corrupt: int = 0               # packets flagged corrupt (truncated)
+    corrupt: int = 0               # packets flagged corrupt (cut off): not frames
     tail_lost: int = 0             # packets at the end that did not decode
     read_error: bool = False       # demuxing stopped on an error (cut-off file)
 
@@ -288,8 +291,10 @@ def scan(container: av.container.InputContainer, stream: av.VideoStream,
             break
         if packet.size == 0:
             continue
+        if packet.is_corrupt:
+            index.corrupt += 1
+            continue
         index.packets += 1
-        index.corrupt += bool(packet.is_corrupt)
         if packet.pts is None:
             index.missing_pts = True
         else:

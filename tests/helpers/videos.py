@@ -19,20 +19,21 @@ import numpy as np
 BARCODE_BITS = 10  # up to 1024 distinct frame numbers
 
 
-def _barcode_layout(width: int, height: int) -> tuple[int, int]:
-    """Width of one block and height of the code row for a frame size."""
-    block = width // BARCODE_BITS
-    if block < 3 or height < 12:
+def _barcode_layout(width: int, height: int) -> tuple[list[int], int]:
+    """Left edges of the BARCODE_BITS blocks (plus the right end) and the code row's height;
+    proportional to the frame size, so a resized frame keeps the same layout."""
+    if width < 3 * BARCODE_BITS or height < 12:
         raise ValueError(f"frames of {width}x{height} are too small for the frame-number code "
                          f"(need ≥ {3 * BARCODE_BITS}x12)")
-    return block, max(4, height // 5)
+    edges = [round(b * width / BARCODE_BITS) for b in range(BARCODE_BITS + 1)]
+    return edges, max(4, round(height / 5))
 
 
 def moving_frame(index: int, size: tuple[int, int] = (64, 48), total: int = 30,
                  seed: int = 0) -> np.ndarray:
     """Frame `index` of the moving test pattern, an RGB uint8 array of `size` = (width, height)."""
     width, height = size
-    block, code_h = _barcode_layout(width, height)
+    edges, code_h = _barcode_layout(width, height)
     rng = np.random.default_rng(seed)
     # a smooth random texture (low-pass noise), scrolled by 2 px per frame
     tex = rng.integers(0, 256, size=(height // 4 + 2, width // 4 + 2, 3), dtype=np.uint8)
@@ -48,20 +49,22 @@ def moving_frame(index: int, size: tuple[int, int] = (64, 48), total: int = 30,
     frame[:code_h] = 128
     for bit in range(BARCODE_BITS):
         on = (index >> (BARCODE_BITS - 1 - bit)) & 1
-        frame[1: code_h - 1, bit * block + 1: (bit + 1) * block - 1] = 255 if on else 0
+        frame[1: code_h - 1, edges[bit] + 1: edges[bit + 1] - 1] = 255 if on else 0
     return frame
 
 
 def frame_number(frame: np.ndarray) -> int:
     """The index drawn into a frame by `moving_frame` (works on resized frames too)."""
     height, width = frame.shape[:2]
-    block, code_h = _barcode_layout(width, height)
     grey = frame[:, :, :3].mean(axis=2) if frame.ndim == 3 else frame
     value = 0
     for bit in range(BARCODE_BITS):
-        cell = grey[code_h // 4: max(code_h // 4 + 1, code_h - code_h // 4),
-                    bit * block + block // 4: max(bit * block + block // 4 + 1, (bit + 1) * block - block // 4)]
-        value = (value << 1) | int(cell.mean() > 128)
+        # the middle of each block, in relative coordinates (valid at any size)
+        x0 = int((bit + 0.3) * width / BARCODE_BITS)
+        x1 = max(x0 + 1, int((bit + 0.7) * width / BARCODE_BITS))
+        y0 = int(0.25 * height / 5)
+        y1 = max(y0 + 1, int(0.75 * height / 5))
+        value = (value << 1) | int(grey[y0:y1, x0:x1].mean() > 128)
     return value
 
 

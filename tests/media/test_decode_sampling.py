@@ -1,0 +1,202 @@
+"""Frame-accurate decoding and seeking uniform sampling: same frames as decoding everything."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+
+from cinestudio.errors import MediaError, UserInputError
+from cinestudio.media import _av, _reader
+from cinestudio.media.decode import iter_frames, read_frames
+from cinestudio.media.sampling import read_frames_at, sample_frames, sample_indices, uniform_indices
+from tests.helpers.videos import frame_number
+
+READABLE = ["h264_gop7", "h264_gop5_nob", "h264_onegop", "mjpeg_avi", "mp4v_avi", "mpeg4_gop6_mkv"]
+
+
+def all_frames_pyav(path) -> np.ndarray:
+    """Every frame decoded by PyAV directly, packet by packet, leaving out packets that fail or
+    are flagged corrupt (cut off) — the reference, independent of cinestudio.media."""
+    frames = []
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        for packet in c.demux(s):
+            if packet.is_corrupt:
+                continue
+            try:
+                frames += [f.to_ndarray(format="rgb24") for f in s.decode(packet)]
+            except av.error.FFmpegError:
+                pass
+    return np.stack(frames)
+
+
+@pytest.fixture(autouse=True)
+def fresh_index_cache():
+    _reader.clear_cache()
+    yield
+    _reader.clear_cache()
+
+
+# ------------------------------------------------------------------------------ uniform_indices
+
+def test_uniform_indices_are_segment_centres():
+    assert uniform_indices(0, 80, 8) == [5, 15, 25, 35, 45, 55, 65, 75]
+    assert uniform_indices(10, 20, 2) == [12, 17]
+    assert uniform_indices(0, 1, 3) == [0, 0, 0]
+    assert uniform_indices(0, 3, 8) == [0, 0, 0, 1, 1, 2, 2, 2]
+
+
+@pytest.mark.parametrize("start, end, n", [(0, 7, 3), (5, 100, 8), (0, 250, 8), (3, 4, 1), (0, 10, 10)])
+def test_uniform_indices_properties(start, end, n):
+    idx = uniform_indices(start, end, n)
+    assert len(idx) == n
+    assert idx == sorted(idx)
+    assert all(start <= i < end for i in idx)
+    if n <= end - start:
+        assert len(set(idx)) == n
+    assert uniform_indices(start, end, n) == idx
+
+
+def test_uniform_indices_rejects_nonsense():
+    with pytest.raises(ValueError):
+        uniform_indices(0, 10, 0)
+    with pytest.raises(ValueError):
+        uniform_indices(5, 5, 2)
+
+
+# ------------------------------------------------------------------------------------- decode
+
+@pytest.mark.parametrize("name", READABLE)
+def test_read_frames_matches_pyav(videos, name):
+    ref = all_frames_pyav(videos[name])
+    got = read_frames(videos[name])
+    assert got.dtype == np.uint8 and got.shape == ref.shape
+    assert np.array_equal(got, ref)
+    assert [frame_number(f) for f in got] == list(range(len(got)))
+
+
+@pytest.mark.parametrize("name", READABLE)
+def test_ranges_are_frame_accurate(videos, name):
+    ref = all_frames_pyav(videos[name])
+    n = len(ref)
+    for start, end in [(0, 3), (1, 2), (n // 2 - 1, n // 2 + 4), (n - 3, n), (7, None)]:
+        got = read_frames(videos[name], start, end)
+        assert np.array_equal(got, ref[start:end]), (start, end)
+        assert [frame_number(f) for f in got] == list(range(start, n if end is None else end))
+
+
+def test_iter_frames_is_lazy_and_resizes(videos):
+    it = iter_frames(videos["h264_gop7"], 10, 14, size=32)
+    first = next(it)
+    assert first.shape == (24, 32, 3)
+    rest = list(it)
+    assert len(rest) == 3
+    exact = read_frames(videos["h264_gop7"], 0, 2, size=(40, 20))
+    assert exact.shape == (2, 20, 40, 3)
+
+
+@pytest.mark.parametrize("start, end", [(-1, 3), (5, 5), (10, 3), (0, 41), (41, None)])
+def test_bad_ranges_are_user_errors(videos, start, end):
+    with pytest.raises(UserInputError, match="frame range"):
+        read_frames(videos["h264_gop7"], start, end)
+
+
+def test_decode_bad_file_raises_media_error(bad_files):
+    for name in ("text_mp4", "no_moov", "empty", "missing", "folder"):
+        with pytest.raises(MediaError):
+            read_frames(bad_files[name])
+        with pytest.raises(MediaError):
+            sample_frames(bad_files[name])
+
+
+# ----------------------------------------------------------------------------------- sampling
+
+@pytest.mark.parametrize("name", READABLE)
+@pytest.mark.parametrize("n", [1, 4, 8, 13])
+def test_sample_frames_equal_decode_all_and_index(videos, name, n):
+    ref = all_frames_pyav(videos[name])
+    idx = uniform_indices(0, len(ref), n)
+    got = sample_frames(videos[name], n)
+    assert got.shape == (n,) + ref.shape[1:]
+    assert np.array_equal(got, ref[idx])
+    assert [frame_number(f) for f in got] == idx
+
+
+@pytest.mark.parametrize("name", ["h264_gop7", "mjpeg_avi", "mpeg4_gop6_mkv"])
+def test_sample_a_range_and_more_samples_than_frames(videos, name):
+    ref = all_frames_pyav(videos[name])
+    got = sample_frames(videos[name], n=6, start=4, end=9)
+    assert [frame_number(f) for f in got] == uniform_indices(4, 9, 6)
+    assert np.array_equal(got, ref[uniform_indices(4, 9, 6)])
+    assert sample_indices(videos[name], 6, 4, 9) == uniform_indices(4, 9, 6)
+
+
+def test_sampling_with_resize_matches_decode_with_resize(videos):
+    path = videos["h264_gop7"]
+    ref = read_frames(path, size=(32, 24))
+    got = sample_frames(path, 5, size=(32, 24))
+    assert np.array_equal(got, ref[uniform_indices(0, len(ref), 5)])
+
+
+def test_read_frames_at_any_order_with_repeats(videos):
+    path = videos["h264_gop5_nob"]
+    ref = all_frames_pyav(path)
+    idx = [30, 2, 2, 17, 0, 32]
+    assert np.array_equal(read_frames_at(path, idx), ref[idx])
+    with pytest.raises(UserInputError):
+        read_frames_at(path, [33])
+
+
+@pytest.mark.parametrize("name", ["h264_gop7", "h264_gop5_nob", "mjpeg_avi", "mp4v_avi", "mpeg4_gop6_mkv"])
+def test_sampling_really_seeks(videos, name, monkeypatch):
+    """On these streams the seeking path must deliver every frame (no silent fallback)."""
+    def no_fallback(*args, **kwargs):
+        raise AssertionError("fell back to sequential decoding")
+
+    monkeypatch.setattr(_reader, "sequential_decode", no_fallback)
+    ref = all_frames_pyav(videos[name])
+    idx = uniform_indices(0, len(ref), 8)
+    assert np.array_equal(sample_frames(videos[name], 8), ref[idx])
+
+
+def test_sampling_seeks_to_keyframes_not_from_the_start(videos, monkeypatch):
+    """With several GOPs, sampling late frames must not decode the early GOPs."""
+    path = videos["h264_gop5_nob"]
+    sent = []
+    real = _av.decode_packets
+
+    def counting(stream, packets):
+        def tap():
+            for p in packets:
+                sent.append(p.pts)
+                yield p
+        return real(stream, tap())
+
+    monkeypatch.setattr(_av, "decode_packets", counting)
+    _reader.video_index(path)  # index first (its tail check decodes too)
+    sent.clear()
+    sample_frames(path, 2, start=25, end=33)
+    assert len(sent) < 15  # from the keyframes before frames 27 and 31, not 0..31
+
+
+def test_fallback_when_seeking_fails_gives_same_frames(videos, monkeypatch):
+    def broken_seek(*args, **kwargs):
+        raise _av.SeekFailed("simulated")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(_reader, "seek_decode", broken_seek)
+    ref = all_frames_pyav(videos["h264_gop7"])
+    idx = uniform_indices(0, len(ref), 8)
+    assert np.array_equal(sample_frames(videos["h264_gop7"], 8), ref[idx])
+
+
+@pytest.mark.parametrize("name", ["lying_avi", "truncated_avi", "truncated_tail", "non_ascii"])
+def test_awkward_files_sample_like_decode_all(bad_files, name):
+    path = bad_files[name]
+    ref = all_frames_pyav(path)
+    assert np.array_equal(read_frames(path), ref)
+    idx = uniform_indices(0, len(ref), 8)
+    got = sample_frames(path, 8)
+    assert np.array_equal(got, ref[idx])
+    assert [frame_number(f) for f in got] == idx

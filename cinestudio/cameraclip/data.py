@@ -150,7 +150,7 @@ def clip_arrays(frames: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
 class FrameCache:
     """Per-clip ``.npz`` files (frames at model size + motion of the 4 variants) in a folder."""
 
-    VERSION = 1
+    VERSION = 2
 
     def __init__(self, folder: str | os.PathLike[str] | None, num_frames: int, size: int):
         self.folder = Path(folder) if folder is not None else None

@@ -4,9 +4,10 @@ Frames follow the project's convention (``uint8`` RGB, ``(T, H, W, 3)``). `fit_f
 short side to the model's image size and centre-crops, like open_clip's own transform.
 
 `motion_features` turns the classical global-motion fit of `cinestudio.media.motion` (per frame
-pair: dx, dy as fractions of the frame size, log-scale, rotation in radians; pairs it cannot track
-are NaN, here 0) into model features: each value twice, scaled linearly and through a signed log,
-so slow and fast moves of one direction look alike to the model.
+pair: dx, dy as fractions of the frame size, log-scale, rotation in radians, and parallax — how much
+of the flow no single homography explains, which separates a dolly from a zoom; pairs it cannot
+track are NaN, here 0) into model features: each value twice, scaled linearly and through a signed
+log, so slow and fast moves of one direction look alike to the model.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-MOTION_DIM = 8
-_LOG_TAU = np.array([0.002, 0.002, 0.002, 0.002], dtype=np.float32)
-_LINEAR = np.array([10.0, 10.0, 10.0, 10.0], dtype=np.float32)
+RAW_DIM = 5  # dx, dy, log-scale, rotation, parallax
+MOTION_DIM = 2 * RAW_DIM
+_LOG_TAU = np.array([0.002, 0.002, 0.002, 0.002, 0.05], dtype=np.float32)
+_LINEAR = np.array([10.0, 10.0, 10.0, 10.0, 1.0], dtype=np.float32)
 
 
 def fit_frames(frames: np.ndarray, size: int) -> np.ndarray:
@@ -39,16 +41,16 @@ def fit_frames(frames: np.ndarray, size: int) -> np.ndarray:
 
 
 def raw_motion(frames: np.ndarray) -> np.ndarray:
-    """Per frame pair (dx, dy, log-scale, rotation), ``(T-1, 4)`` float32, NaNs as 0."""
+    """Per frame pair (dx, dy, log-scale, rotation, parallax), ``(T-1, 5)`` float32, NaNs as 0."""
     from cinestudio.media.motion import global_motion
 
     frames = np.ascontiguousarray(frames, dtype=np.uint8)
-    motion = np.asarray(global_motion(frames), dtype=np.float32)[:, :4]
+    motion = np.asarray(global_motion(frames, with_parallax=True), dtype=np.float32)[:, :RAW_DIM]
     return np.nan_to_num(motion, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def encode_motion(raw: np.ndarray) -> np.ndarray:
-    """``(..., 4)`` normalised motion → ``(..., MOTION_DIM)`` model features."""
+    """``(..., 5)`` raw motion → ``(..., MOTION_DIM)`` model features."""
     raw = np.asarray(raw, dtype=np.float32)
     logs = np.sign(raw) * np.log1p(np.abs(raw) / _LOG_TAU)
     return np.concatenate([np.clip(raw * _LINEAR, -5, 5), logs], axis=-1).astype(np.float32)

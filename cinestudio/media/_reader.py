@@ -9,6 +9,7 @@ both ways give the same frames.
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -39,19 +40,22 @@ def video_index(path: str | os.PathLike[str], opened: tuple | None = None) -> tu
     p = check_path(path)
     st = p.stat()
     key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
-    hit = _CACHE.get(key)
-    if hit is not None:
-        _CACHE.move_to_end(key)
-        return hit
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
     result = _build_index(p, opened)
-    _CACHE[key] = result
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    with _CACHE_LOCK:
+        _CACHE[key] = result
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return result
 
 
 _CACHE: OrderedDict[tuple[str, int, int], tuple[int, PacketIndex]] = OrderedDict()
 _CACHE_SIZE = 64
+_CACHE_LOCK = threading.Lock()
 
 
 def _build_index(path: Path, opened: tuple | None) -> tuple[int, PacketIndex]:
@@ -136,7 +140,8 @@ def read_at(path: str | os.PathLike[str], indices: Sequence[int] | Callable[[int
 
 
 def clear_cache() -> None:
-    _CACHE.clear()
+    with _CACHE_LOCK:
+        _CACHE.clear()
 
 
 __all__ = ["video_index", "check_range", "iter_at", "read_at", "clear_cache"]

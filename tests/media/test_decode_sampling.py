@@ -200,3 +200,66 @@ def test_awkward_files_sample_like_decode_all(bad_files, name):
     got = sample_frames(path, 8)
     assert np.array_equal(got, ref[idx])
     assert [frame_number(f) for f in got] == idx
+
+
+def _write_vfr_h264(path, durations):
+    """An H.264 MP4 whose frames last `durations` ticks of 1/30 s each (variable frame rate)."""
+    from fractions import Fraction
+
+    from tests.helpers.videos import moving_frame
+
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.codec_context.time_base = Fraction(1, 30)
+        s.codec_context.gop_size = 6
+        s.options = {"preset": "veryfast", "crf": "18"}
+        pts = 0
+        for i, d in enumerate(durations):
+            vf = av.VideoFrame.from_ndarray(moving_frame(i, (64, 48), len(durations)), format="rgb24")
+            vf.pts, vf.time_base = pts, Fraction(1, 30)
+            pts += d
+            for p in s.encode(vf):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    return path
+
+
+def test_variable_frame_rate_is_indexed_by_order_not_by_time(tmp_path):
+    durations = [1, 3, 1, 1, 2, 5, 1, 1, 1, 4, 1, 2] * 3
+    path = _write_vfr_h264(tmp_path / "vfr.mp4", durations)
+    ref = all_frames_pyav(path)
+    assert len(ref) == len(durations)
+    from cinestudio.media.probe import probe
+
+    assert probe(path).frames == len(durations)
+    for n in (5, 8, 36):
+        idx = uniform_indices(0, len(ref), n)
+        got = sample_frames(path, n)
+        assert [frame_number(f) for f in got] == idx
+        assert np.array_equal(got, ref[idx])
+    assert np.array_equal(read_frames(path, 13, 20), ref[13:20])
+
+
+def test_h264_in_matroska(tmp_path):
+    from tests.helpers.videos import moving_frames
+
+    path = tmp_path / "clip.mkv"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.codec_context.gop_size = 8
+        for i, img in enumerate(moving_frames(30)):
+            vf = av.VideoFrame.from_ndarray(img, format="rgb24")
+            vf.pts = i
+            for p in s.encode(vf):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    from cinestudio.media.probe import probe
+
+    ref = all_frames_pyav(path)
+    assert probe(path).frames == len(ref) == 30
+    idx = uniform_indices(0, 30, 8)
+    assert np.array_equal(sample_frames(path, 8), ref[idx])

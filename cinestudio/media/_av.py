@@ -242,7 +242,7 @@ class PacketIndex:
     """
 
     pts: list[int] = field(default_factory=list)
-    keyframes: list[tuple[int, int]] = field(default_factory=list)  # (pts, seek ts), pts order
+    keyframes: list[tuple[int, int]] = field(default_factory=list)  # (pts, dts), pts order
     frames: int = 0
     packets: int = 0               # non-empty, not corrupt packets seen
     missing_pts: bool = False      # some packet had no timestamp
@@ -300,7 +300,8 @@ def scan(container: av.container.InputContainer, stream: av.VideoStream,
         else:
             pts_list.append(packet.pts)
             if packet.is_keyframe:
-                # seek by dts where there is one: demuxers such as mov index samples by dts
+                # (pts, dts): seeking uses the pts — with B-frames, seeking an MP4 to a
+                # keyframe's dts lands on the keyframe before it
                 keyframes.append((packet.pts, packet.dts if packet.dts is not None else packet.pts))
         if verify_tail:
             if packet.is_keyframe:

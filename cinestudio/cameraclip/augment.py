@@ -7,6 +7,8 @@
   framing or angle labels defined on the clip might no longer hold: reversal is applied only to
   clips whose movement keeps framing and angle (`REVERSIBLE`) or whose framing/angle are unknown.
 - Photometric jitter (brightness, contrast, colour balance, noise), same for all frames of a clip.
+- Handheld shake on the motion features: small zero-mean jitter added to the per-pair translation
+  (and scale) of some clips, as a slightly unsteady camera adds; it changes no move's direction.
 """
 
 from __future__ import annotations
@@ -99,3 +101,20 @@ def photometric(x, generator):
     noise = torch.empty(shape, device=x.device).uniform_(0.0, 0.03, generator=generator)
     x = x + torch.randn(x.shape, generator=generator, device=x.device) * noise
     return x.clamp_(0.0, 1.0)
+
+
+def shake_motion(raw: np.ndarray, rng: np.random.Generator, p: float = 0.3, max_sigma: float = 0.006) -> np.ndarray:
+    """Raw motion ``(B, T-1, RAW_DIM)``: for a fraction `p` of clips, add zero-mean jitter of up to
+    `max_sigma` of the frame per pair to dx, dy (a tenth of it to log-scale); no drift."""
+    raw = np.array(raw, dtype=np.float32, copy=True)
+    b, n = raw.shape[:2]
+    pick = rng.random(b) < p
+    if not pick.any():
+        return raw
+    sigma = rng.uniform(0.0, max_sigma, size=(b, 1, 1)).astype(np.float32)
+    noise = rng.normal(0.0, 1.0, size=(b, n, 3)).astype(np.float32)
+    noise -= noise.mean(axis=1, keepdims=True)  # zero mean over the clip: shake, not a move
+    noise *= sigma
+    noise[:, :, 2] *= 0.1
+    raw[pick, :, :3] += noise[pick]
+    return raw

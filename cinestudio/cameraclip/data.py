@@ -8,7 +8,7 @@ Each line has ``file`` (relative to the manifest's folder, or absolute), optiona
 range ``start``/``end``. Keys are checked against the taxonomy.
 
 `FrameCache` samples each clip's frames once (uniformly, by seeking), fits them to the model's size
-and stores them with the motion features of the four flip/reversal variants as ``.npz`` files, so
+and stores them with the raw global motion of the four flip/reversal variants as ``.npz`` files, so
 epochs, resumed runs and evaluations do not decode again.
 """
 
@@ -141,16 +141,16 @@ def sample_clip(item: ClipItem, num_frames: int) -> np.ndarray:
 
 
 def clip_arrays(frames: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Frames fitted to `size` and the motion features of its four variants ``(4, T-1, F)``."""
+    """Frames fitted to `size` and the raw motion of its four variants ``(4, T-1, RAW_DIM)``."""
     fitted = features.fit_frames(frames, size)
-    motion = np.stack([features.motion_features(augment.variant_frames(fitted, v)) for v in range(N_VARIANTS)])
+    motion = np.stack([features.raw_motion(augment.variant_frames(fitted, v)) for v in range(N_VARIANTS)])
     return fitted, motion
 
 
 class FrameCache:
-    """Per-clip ``.npz`` files (frames at model size + motion of the 4 variants) in a folder."""
+    """Per-clip ``.npz`` files (frames at model size + raw motion of the 4 variants) in a folder."""
 
-    VERSION = 2
+    VERSION = 3
 
     def __init__(self, folder: str | os.PathLike[str] | None, num_frames: int, size: int):
         self.folder = Path(folder) if folder is not None else None
@@ -184,7 +184,8 @@ class FrameCache:
 
 @dataclass
 class ClipTable:
-    """A set of clips held in memory: frames ``(N, T, S, S, 3)`` uint8, motion ``(N, 4, T-1, F)``."""
+    """Clips held in memory: frames ``(N, T, S, S, 3)`` uint8, raw motion ``(N, 4, T-1, RAW_DIM)``
+    (variant 0 as is, 1 flipped, 2 reversed, 3 both; `features.encode_motion` makes model inputs)."""
 
     items: list[ClipItem]
     frames: np.ndarray
@@ -208,5 +209,5 @@ def load_table(items: Iterable[ClipItem], cache: FrameCache, progress: ProgressF
     if not items:
         t, s = cache.num_frames, cache.size
         return ClipTable([], np.zeros((0, t, s, s, 3), np.uint8),
-                         np.zeros((0, N_VARIANTS, t - 1, features.MOTION_DIM), np.float32))
+                         np.zeros((0, N_VARIANTS, t - 1, features.RAW_DIM), np.float32))
     return ClipTable(items, np.stack(frames), np.stack(motion))

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cinestudio.cameraclip import augment
+from cinestudio.cameraclip import augment, features
 from cinestudio.cameraclip.checkpoint import load_checkpoint, save_checkpoint
 from cinestudio.cameraclip.data import ClipTable, FrameCache, load_items, load_table, split_items
 from cinestudio.cameraclip.infer import CONFIG_NAME, LAST_CHECKPOINT, WEIGHTS_NAME, resolve_device
@@ -73,6 +73,7 @@ class TrainConfig:
     flip: bool = True
     reverse: bool = True
     jitter: bool = True
+    shake: bool = True
     checkpoint_every: int = 100
     log_every: int = 10
     max_minutes: float | None = None
@@ -173,7 +174,7 @@ def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size
 
     was_training = model.training
     model.eval()
-    video = embed_prepared(model, table.frames, table.motion[:, 0], batch_size)
+    video = embed_prepared(model, table.frames, features.encode_motion(table.motion[:, 0]), batch_size)
     out = {}
     for axis in AXES:
         keys, text = class_embeddings(model, tax, axis)
@@ -347,7 +348,10 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
         if config.jitter:
             x = augment.photometric(x, gen)
         x = ((x.to(device) - model.pixel_mean) / model.pixel_std)
-        motion = model.motion_tensor(train_table.motion[idx, var])
+        raw = train_table.motion[idx, var]
+        if config.shake:
+            raw = augment.shake_motion(raw, rng)
+        motion = model.motion_tensor(features.encode_motion(raw))
 
         for g in optimizer.param_groups:
             g["lr"] = lr_at(step, total, config.lr, config.warmup_steps)

@@ -1,0 +1,38 @@
+"""CameraCLIP: a CLIP that reads cinematic language (framing, angle, camera movement) in clips.
+
+One concept per module:
+
+- `registry`   which open_clip architecture (the tiny from-scratch default, or any pretrained one)
+- `features`   frames at the model's size; motion features from the classical global-motion fit
+- `pooling`    temporal pooling: ``mean`` (the paper's), ``temporal``, ``motion`` (default)
+- `model`      `CameraCLIP`: frames → image encoder → pooling → video embedding; text encoder
+- `augment`    augmentations that keep labels true (flip, time reversal with label swaps, ...)
+- `data`       simulator ``labels.jsonl`` / export manifests → `ClipItem`; the frame cache
+- `checkpoint` safetensors checkpoints (weights + optimizer state + step), no pickles
+- `train`      `train(TrainConfig, progress, should_stop)` and `main(argv)`; the run folder
+- `evaluate`   retrieval R@1 per axis, confusion matrices, direction flip rates
+- `infer`      `load_run`, `classify_frames`, `score_frames` (the library entry for CLIPLoRA)
+
+Importing this package is cheap; torch and open_clip load with the submodules that need them.
+The training and evaluation functions are `cinestudio.cameraclip.train.train` and
+`cinestudio.cameraclip.evaluate.evaluate`.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "ModelSpec": "registry", "DEFAULT_MODEL": "registry", "CameraCLIP": "model", "build_model": "model",
+    "TrainConfig": "train", "LoadedRun": "infer",
+    "load_run": "infer", "classify_frames": "infer", "score_frames": "infer", "embed_clips": "infer",
+    "load_items": "data", "ClipItem": "data",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,7 +27,7 @@ import os
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -257,7 +257,7 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
     torch.manual_seed(config.seed)
 
     tax = load_taxonomy(config.scheme)
-    config.data = str(Path(config.data).resolve())
+    config = replace(config, data=str(Path(config.data).resolve()))
     items = load_items(config.data, tax)
     train_items, val_items = split_items(items, config.val_fraction)
     if len(train_items) < 2:

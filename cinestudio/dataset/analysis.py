@@ -1,0 +1,353 @@
+"""One decoding pass over a video: shots, per-shot camera motion, thumbnails and a fingerprint.
+
+Importing must not cost several decodes of every file, so `analyse_video` decodes once, at the
+shot detector's analysis size (`ANALYSIS_SIDE`), on a background thread (PyAV and OpenCV release
+the GIL, so decoding overlaps the analysis), and feeds every frame to:
+
+- the shot detector (`cinestudio.media.shots.cuts_in_frames`, the same detector and tuning as
+  `cinestudio shots`);
+- the motion estimator (`cinestudio.media.motion`): bursts of `BURST` consecutive grey frames at
+  `MOTION_SIDE`, one burst every `motion_period(fps)` frames (about `MOTION_RATE` pairs per
+  second; every frame at low frame rates), go through `global_motion` as each burst completes, so
+  memory stays bounded however long the video. Each shot's pairs (none straddles a cut) are then
+  classified with `classify_pairs`; a shot too short to hold a burst is decoded again on its own;
+- thumbnails: a small JPEG every few frames; each shot gets the one nearest its middle;
+- the fingerprint (`cinestudio.dataset.fingerprint`): the frames at the uniformly spaced indices.
+
+No database here: the result is a plain `VideoAnalysis`, which the import use-case stores.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from cinestudio.dataset import fingerprint as fp
+from cinestudio.errors import MediaError
+from cinestudio.media.decode import iter_frames, read_frames
+from cinestudio.media.motion import classify_motion, classify_pairs, global_motion
+from cinestudio.media.probe import VideoInfo, probe
+from cinestudio.media.sampling import sample_frames, uniform_indices
+from cinestudio.media.shots import cuts_in_frames, shots_from_cuts
+from cinestudio.progress import Cancelled, ProgressFn, StopFn
+
+ANALYSIS_SIDE = 256      # decode size (longest side): the shot detector's own analysis size
+MOTION_SIDE = 128        # motion estimation size (longest side)
+MOTION_RATE = 8.0        # motion bursts: about this many frame pairs analysed per second
+BURST = 5                # consecutive frames per burst (4 pairs; parallax over the burst)
+THUMB_SIDE = 160         # thumbnails: longest side, px
+THUMB_QUALITY = 85
+DEFAULT_MIN_FRAMES = 8   # shots shorter than this are skipped (CameraCLIP samples 8 frames)
+_PREFETCH = 24           # decoded frames buffered ahead of the analysis
+
+
+@dataclass(frozen=True)
+class ShotAnalysis:
+    """One kept shot ``[start, end)``: its thumbnail (JPEG bytes) and motion report."""
+
+    start: int
+    end: int
+    thumbnail_jpeg: bytes | None = field(default=None, repr=False)
+    motion: dict[str, Any] | None = None   # {"dominant": [...], "segments": [...], "pairs": n}
+
+    @property
+    def frames(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class VideoAnalysis:
+    """What one pass found in a video. `frames` counts the frames that decoded."""
+
+    path: str
+    info: VideoInfo
+    frames: int
+    fps: float
+    cuts: list[int]
+    shots: list[ShotAnalysis]           # kept shots (long enough), in order
+    skipped: list[dict[str, Any]]       # [{"start", "end", "reason"}] shots left out
+    fingerprint: str | None
+    motion_period: int
+
+    def summary(self) -> dict[str, Any]:
+        return {"path": self.path, "frames": self.frames, "fps": self.fps, "cuts": list(self.cuts),
+                "shots": [{"start": s.start, "end": s.end,
+                           "movement": (s.motion or {}).get("dominant")} for s in self.shots],
+                "skipped": list(self.skipped)}
+
+
+# ----------------------------------------------------------------------------------------------
+# Decoding on a background thread
+
+_END = object()
+
+
+class _Failure:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+def prefetch(items: Iterable[Any], depth: int = _PREFETCH) -> Iterator[Any]:
+    """Iterate `items` on a background thread, `depth` items ahead of the consumer.
+
+    Exceptions of the producer are re-raised in the consumer; closing the returned generator
+    (or an exception in the consumer) stops the producer and closes `items` on its own thread.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        it = iter(items)
+        try:
+            for item in it:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            put(_Failure(exc))
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="cinestudio-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                q.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        thread.join()
+
+
+# ----------------------------------------------------------------------------------------------
+# Motion samples in bounded windows
+
+class _MotionSampler:
+    """Bursts of `BURST` consecutive grey frames, one burst every `period` frames.
+
+    Each burst goes through `global_motion` as soon as it is complete (so memory stays bounded),
+    which gives exactly what the estimator computes on those frames: per-frame motion of each
+    consecutive pair, and parallax over the burst (the estimator's own parallax baseline). Only
+    the per-pair numbers are kept.
+    """
+
+    def __init__(self, period: int):
+        self.period = period
+        self.burst: list[tuple[int, np.ndarray]] = []
+        self.last: tuple[int, np.ndarray] | None = None
+        self.pairs: list[tuple[int, np.ndarray]] = []   # (frame a of pair a→a+1, 5 numbers)
+        self.aspect = 16 / 9
+
+    def push(self, index: int, rgb: np.ndarray) -> None:
+        if index % self.period >= BURST:
+            return
+        if self.burst and self.burst[-1][0] != index - 1:
+            self._flush()
+        if not self.burst and self.last is not None and self.last[0] == index - 1:
+            self.burst.append(self.last)   # contiguous bursts chain: no pair is lost between them
+        h, w = rgb.shape[:2]
+        self.aspect = w / h
+        self.burst.append((index, _grey(rgb, MOTION_SIDE)))
+        if len(self.burst) >= BURST:
+            self._flush()
+
+    def finish(self) -> None:
+        self._flush()
+
+    def _flush(self) -> None:
+        if len(self.burst) >= 2:
+            motion = global_motion([g for _, g in self.burst], max_side=MOTION_SIDE,
+                                   with_parallax=True)
+            for k in range(len(motion)):
+                self.pairs.append((self.burst[k][0], motion[k]))
+        self.last = self.burst[-1] if self.burst else None
+        self.burst = []
+
+    def shot_pairs(self, start: int, end: int) -> list[tuple[int, np.ndarray]]:
+        return [(a, r) for a, r in self.pairs if start <= a and a + 1 < end]
+
+
+def _grey(rgb: np.ndarray, side: int) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    scale = side / max(h, w)
+    if scale < 1.0:
+        grey = cv2.resize(grey, (max(8, round(w * scale)), max(8, round(h * scale))),
+                          interpolation=cv2.INTER_AREA)
+    return grey
+
+
+def shot_motion(rows: list[tuple[int, np.ndarray]], start: int, end: int, *, aspect: float,
+                fps: float, scheme: str | None) -> dict[str, Any]:
+    """Classify a shot's sampled pairs ``[(frame a, (dx, dy, log_scale, rotation, parallax))]``;
+    segment bounds are mapped back to frame numbers of the video."""
+    pairs = np.array([r[:4] for _, r in rows], dtype=float).reshape(-1, 4)
+    parallax = np.array([r[4] for _, r in rows], dtype=float)
+    # the estimator's own default: segments of at least a quarter second
+    density = len(rows) / max(1, end - start - 1)
+    min_segment = max(2, round((fps or 24) / 4 * density))
+    segs, dominant = classify_pairs(pairs, parallax if rows else None, aspect=aspect, offset=0,
+                                    min_segment=min_segment, scheme=scheme)
+    starts = [start] + [rows[min(s["start"], len(rows) - 1)][0] for s in segs[1:]] if rows \
+        else [start] * len(segs)
+    out = [{**s, "start": starts[k], "end": starts[k + 1] if k + 1 < len(segs) else end}
+           for k, s in enumerate(segs)]
+    return {"dominant": list(dominant), "segments": out, "pairs": len(rows)}
+
+
+# ----------------------------------------------------------------------------------------------
+
+def _jpeg(rgb: np.ndarray) -> bytes:
+    h, w = rgb.shape[:2]
+    scale = THUMB_SIDE / max(h, w)
+    if scale < 1.0:
+        rgb = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
+                         interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_JPEG_QUALITY, THUMB_QUALITY])
+    if not ok:
+        raise RuntimeError("OpenCV could not encode a JPEG thumbnail")
+    return buf.tobytes()
+
+
+def motion_period(fps: float) -> int:
+    """Frames from one motion burst to the next: `BURST` (every frame) up to ~MOTION_RATE/s."""
+    return max(BURST, round((BURST - 1) * (fps or 24.0) / MOTION_RATE))
+
+
+def analyse_video(path: str | os.PathLike[str], *, min_frames: int = DEFAULT_MIN_FRAMES,
+                  scheme: str | None = None, info: VideoInfo | None = None,
+                  progress: ProgressFn | None = None,
+                  should_stop: StopFn | None = None) -> VideoAnalysis:
+    """Probe and analyse a video in one decoding pass (see the module docstring).
+
+    Raises `MediaError`/`UserInputError` for unreadable files and `Cancelled` when
+    `should_stop()` turns true (checked every few frames).
+    """
+    path = os.fspath(path)
+    info = info or probe(path)
+    fps = float(info.fps) if info.fps and info.fps > 0 else 25.0
+    period = motion_period(fps)
+    sampler = _MotionSampler(period)
+    want = {}
+    if info.frames > 0:
+        for k, i in enumerate(uniform_indices(0, info.frames, fp.FINGERPRINT_FRAMES)):
+            want.setdefault(i, []).append(k)
+    fp_frames: list[np.ndarray | None] = [None] * fp.FINGERPRINT_FRAMES
+    thumb_every = max(1, min(max(1, min_frames // 2), round(fps / 2)))
+    thumbs: list[tuple[int, bytes]] = []
+    count = 0
+    total_hint = max(1, info.frames)
+
+    def frames() -> Iterator[np.ndarray]:
+        nonlocal count
+        for i, rgb in enumerate(prefetch(iter_frames(path, size=_analysis_size(info)))):
+            if i % 16 == 0:
+                if should_stop is not None and should_stop():
+                    raise Cancelled("stopped on request")
+                if progress is not None and i % 64 == 0:
+                    progress(i, max(total_hint, i + 1), "analysing")
+            count = i + 1
+            sampler.push(i, rgb)
+            if i in want:
+                for k in want[i]:
+                    fp_frames[k] = rgb
+            if i % thumb_every == 0:
+                thumbs.append((i, _jpeg(rgb)))
+            yield rgb
+
+    cuts = cuts_in_frames(frames(), fps)
+    sampler.finish()
+    if count == 0:
+        raise MediaError(path, "no video frame can be decoded")
+    cuts = [c for c in cuts if 0 < c < count]
+    shots, skipped = [], []
+    thumb_at = np.array([i for i, _ in thumbs]) if thumbs else np.zeros(0, dtype=int)
+    for s in shots_from_cuts(cuts, count):
+        start, end = s["start"], s["end"]
+        if end - start < min_frames:
+            skipped.append({"start": start, "end": end,
+                            "reason": f"too short: {end - start} frames < {min_frames}"})
+            continue
+        mid = (start + end - 1) // 2
+        jpeg = None
+        inside = np.nonzero((thumb_at >= start) & (thumb_at < end))[0]
+        if len(inside):
+            best = inside[np.argmin(np.abs(thumb_at[inside] - mid))]
+            jpeg = thumbs[best][1]
+        else:
+            jpeg = _thumbnail_by_seeking(path, mid)
+        rows = sampler.shot_pairs(start, end)
+        if len(rows) >= min(4, end - start - 1):
+            motion = shot_motion(rows, start, end, aspect=sampler.aspect, fps=fps, scheme=scheme)
+        else:  # a shot shorter than the sampling period: decode just its frames again
+            motion = _motion_by_seeking(path, start, end, fps, scheme)
+        shots.append(ShotAnalysis(start, end, jpeg, motion))
+    fingerprint = _fingerprint(path, fp_frames, info.frames, count)
+    if progress is not None:
+        progress(count, count, "analysed")
+    return VideoAnalysis(path=path, info=info, frames=count, fps=fps, cuts=cuts, shots=shots,
+                         skipped=skipped, fingerprint=fingerprint, motion_period=period)
+
+
+def _analysis_size(info: VideoInfo) -> int | None:
+    return ANALYSIS_SIDE if max(info.width, info.height) > ANALYSIS_SIDE else None
+
+
+def _motion_by_seeking(path: str, start: int, end: int, fps: float,
+                       scheme: str | None) -> dict[str, Any] | None:
+    try:
+        frames = read_frames(path, start, end, size=MOTION_SIDE)
+    except MediaError:
+        return None
+    report = classify_motion(frames, offset=start, max_side=MOTION_SIDE, scheme=scheme, fps=fps,
+                             min_segment=max(2, round((fps or 24) / 4)))
+    return {"dominant": list(report.dominant), "segments": [dict(s) for s in report.segments],
+            "pairs": max(0, len(frames) - 1)}
+
+
+def _thumbnail_by_seeking(path: str, index: int) -> bytes | None:
+    from cinestudio.media.thumbnails import thumbnail
+
+    try:
+        return _jpeg(thumbnail(path, index, THUMB_SIDE))
+    except MediaError:
+        return None
+
+
+def _fingerprint(path: str, frames: list[np.ndarray | None], probed: int, decoded: int) -> str | None:
+    if probed == decoded and all(f is not None for f in frames):
+        return fp.frames_fingerprint(frames, decoded)  # type: ignore[arg-type]
+    # The probe's count and the decode disagreed: sample again over what decoded.
+    try:
+        sampled = sample_frames(path, fp.FINGERPRINT_FRAMES, 0, decoded, size=ANALYSIS_SIDE)
+    except MediaError:
+        return None
+    return fp.frames_fingerprint(list(sampled), decoded)

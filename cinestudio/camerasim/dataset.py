@@ -1,0 +1,227 @@
+"""Exactly labelled clips from the simulator: MP4 files and ``labels.jsonl``.
+
+`plan_dataset` lays out the clips: for every axis of the scheme and every class on it, `per_class`
+clips have that class as their *target*; the other two axes of each clip take the class used least
+so far (ties drawn at random), so they are balanced too. Every clip has its own seed.
+
+`simulate_dataset` renders and encodes them (``clips/NNNNNN_framing_angle_movement.mp4``) and
+writes ``labels.jsonl``: one JSON object per clip with ``file`` (relative), ``framing``,
+``angle``, ``movement``, ``caption`` and the camera: start/end, per-frame trajectory, moves and
+their amounts, focus and aperture, the subject's size, height and distance, the scene.
+
+Output is deterministic for a seed: the same arguments give a byte-identical ``labels.jsonl`` and
+identical frames. It is also safe to interrupt: each MP4 is written atomically and recorded in
+``labels.partial.jsonl`` only once it exists; ``labels.jsonl`` is written atomically (at the end,
+or on cancel with the clips done so far), so it never names a missing file. Running again with the
+same arguments resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cinestudio.camerasim.camera import ANGLE_SPECS, FRAMING_VISIBLE_HEIGHT, KNOWN_MOVES
+from cinestudio.camerasim.captions import caption
+from cinestudio.camerasim.shot import ShotSpec, render_shot
+from cinestudio.errors import UserInputError
+from cinestudio.fsutil import write_json_atomic, write_text_atomic
+from cinestudio.progress import Cancelled, ProgressFn, StopFn, check_stop
+from cinestudio.taxonomy import AXES, load_taxonomy
+
+LABELS = "labels.jsonl"
+PARTIAL = "labels.partial.jsonl"
+MANIFEST = "simulate.json"
+SUPPORTED = {"framing": set(FRAMING_VISIBLE_HEIGHT), "angle": set(ANGLE_SPECS), "movement": set(KNOWN_MOVES)}
+
+
+@dataclass(frozen=True)
+class ClipPlan:
+    index: int
+    target_axis: str
+    framing: str
+    angle: str
+    movement: str
+    seed: int
+
+    @property
+    def file(self) -> str:
+        return f"clips/{self.index:06d}_{self.framing}_{self.angle}_{self.movement}.mp4"
+
+
+def _scheme_keys(scheme: str) -> dict[str, list[str]]:
+    tax = load_taxonomy(scheme)
+    keys = {axis: tax.keys(axis) for axis in AXES}
+    for axis in AXES:
+        missing = [k for k in keys[axis] if k not in SUPPORTED[axis]]
+        if missing:
+            raise UserInputError(scheme, f"the simulator cannot render {axis} class(es) {', '.join(missing)}")
+    return keys
+
+
+def plan_dataset(per_class: int, seed: int, scheme: str = "cinematic2k") -> list[ClipPlan]:
+    """The clips of a dataset: each class of each axis is the target of `per_class` clips."""
+    if per_class < 1:
+        raise UserInputError(str(per_class), "--per-class must be at least 1")
+    keys = _scheme_keys(scheme)
+    rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0xDA7A])
+    counts = {axis: Counter({k: 0 for k in keys[axis]}) for axis in AXES}
+    rows = []
+    for axis in AXES:
+        for key in keys[axis]:
+            for _ in range(per_class):
+                rows.append((axis, key))
+    order = rng.permutation(len(rows))
+    plans = []
+    for index, r in enumerate(order):
+        target_axis, target_key = rows[int(r)]
+        values = {target_axis: target_key}
+        for axis in AXES:
+            if axis == target_axis:
+                continue
+            least = min(counts[axis].values())
+            choices = [k for k in keys[axis] if counts[axis][k] == least]
+            values[axis] = choices[int(rng.integers(len(choices)))]
+        for axis in AXES:
+            counts[axis][values[axis]] += 1
+        plans.append(ClipPlan(index, target_axis, values["framing"], values["angle"], values["movement"],
+                              int(rng.integers(0, 2**31 - 1))))
+    return plans
+
+
+def clip_record(plan: ClipPlan, shot, scheme: str, fps: float) -> dict:
+    """The labels.jsonl object of one rendered clip."""
+    p = shot.params
+    rng = np.random.default_rng([plan.seed, 0xCA9])
+    tax = load_taxonomy(scheme)
+    human = {c.key: c.label for axis in AXES for c in tax.classes(axis)}
+    text = caption(rng, plan.framing, plan.angle, [plan.movement], p, human)
+    cams = shot.camera
+    traj = [{k: c[k] for k in ("position", "yaw", "pitch", "roll", "focal_mm", "focus_m")} for c in cams]
+    return {
+        "file": plan.file,
+        "framing": plan.framing,
+        "angle": plan.angle,
+        "movement": plan.movement,
+        "caption": text,
+        "target_axis": plan.target_axis,
+        "scheme": scheme,
+        "seed": plan.seed,
+        "frames": int(shot.frames.shape[0]),
+        "fps": fps,
+        "width": int(shot.frames.shape[2]),
+        "height": int(shot.frames.shape[1]),
+        "camera": {"start": p["start"], "end": p["end"]},
+        "start_position": p["start"]["position"], "end_position": p["end"]["position"],
+        "yaw": [p["start"]["yaw"], p["end"]["yaw"]],
+        "pitch": [p["start"]["pitch"], p["end"]["pitch"]],
+        "roll": [p["start"]["roll"], p["end"]["roll"]],
+        "focal_mm": [p["start"]["focal_mm"], p["end"]["focal_mm"]],
+        "focus_m": [p["start"]["focus_m"], p["end"]["focus_m"]],
+        "f_number": p["start"]["f_number"],
+        "subject_distance": p["subject_distance"],
+        "subject_depth": [p["start"]["subject_depth"], p["end"]["subject_depth"]],
+        "visible_height_m": [p["start"]["visible_height"], p["end"]["visible_height"]],
+        "subject": p["subject"],
+        "moves": p["moves"],
+        "rack_focus": p.get("rack_focus"),
+        "scene": p["scene"],
+        "trajectory": traj,
+    }
+
+
+def _dumps(record: dict) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def simulate_dataset(out_dir: str | os.PathLike[str], per_class: int, seed: int, size: int = 64, frames: int = 16,
+                     fps: float = 8, scheme: str = "cinematic2k", progress: ProgressFn | None = None,
+                     should_stop: StopFn | None = None) -> dict:
+    """Render a labelled dataset into `out_dir`; returns a summary
+    ``{"out", "clips", "labels", "per_class_counts"}``."""
+    from cinestudio.media.encode import write_mp4
+
+    if size < 16 or size > 2048:
+        raise UserInputError(str(size), "--size must be between 16 and 2048 pixels")
+    if frames < 2 or frames > 1000:
+        raise UserInputError(str(frames), "--frames must be between 2 and 1000")
+    if not (fps > 0):
+        raise UserInputError(str(fps), "--fps must be positive")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UserInputError(out, "exists and is not a folder")
+    plans = plan_dataset(per_class, seed, scheme)
+    manifest = {"per_class": per_class, "seed": seed, "size": size, "frames": frames, "fps": fps, "scheme": scheme,
+                "clips": len(plans)}
+    out.mkdir(parents=True, exist_ok=True)
+    mpath = out / MANIFEST
+    if mpath.exists():
+        try:
+            old = json.loads(mpath.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = None
+        if old != manifest:
+            raise UserInputError(out, "holds a simulated dataset made with other settings; choose another folder")
+    elif (out / LABELS).exists():
+        raise UserInputError(out, "already holds a labels.jsonl; choose another folder")
+    write_json_atomic(mpath, manifest)
+
+    done: dict[int, str] = {}
+    partial = out / PARTIAL
+    if partial.exists():
+        for line in partial.read_text(encoding="utf-8").splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue  # a line cut by an interruption
+            idx = rec.get("_index")
+            if isinstance(idx, int) and 0 <= idx < len(plans) and (out / rec["file"]).is_file():
+                rec.pop("_index")
+                done[idx] = _dumps(rec)
+    if (out / LABELS).exists():
+        by_file = {p.file: p.index for p in plans}
+        for line in (out / LABELS).read_text(encoding="utf-8").splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            idx = by_file.get(rec.get("file"))
+            if idx is not None and idx not in done and (out / rec["file"]).is_file():
+                done[idx] = _dumps(rec)
+    total = len(plans)
+    progress = progress or (lambda d, t, m="": None)
+    progress(len(done), total, "resuming" if done else "starting")
+
+    def finish() -> None:
+        lines = [done[i] for i in sorted(done)]
+        write_text_atomic(out / LABELS, "".join(line + "\n" for line in lines))
+
+    (out / "clips").mkdir(exist_ok=True)
+    try:
+        with open(partial, "a", encoding="utf-8") as log:
+            for plan in plans:
+                if plan.index in done:
+                    continue
+                check_stop(should_stop)
+                shot = render_shot(ShotSpec(plan.framing, plan.angle, [plan.movement], frames=frames, size=size,
+                                            fps=fps, seed=plan.seed))
+                write_mp4(out / plan.file, shot.frames, fps)
+                rec = clip_record(plan, shot, scheme, fps)
+                done[plan.index] = _dumps(rec)
+                log.write(_dumps({**rec, "_index": plan.index}) + "\n")
+                log.flush()
+                progress(len(done), total, plan.file)
+    except Cancelled:
+        finish()
+        raise
+    finish()
+    partial.unlink(missing_ok=True)
+    counts = {axis: dict(Counter(getattr(p, axis) for p in plans)) for axis in AXES}
+    keys = _scheme_keys(scheme)
+    counts = {axis: {k: counts[axis].get(k, 0) for k in keys[axis]} for axis in AXES}
+    return {"out": str(out), "clips": total, "labels": str(out / LABELS), "per_class_counts": counts}

@@ -1,0 +1,440 @@
+"""Fast rendering of a `Scene` through a `Camera` with numpy and OpenCV.
+
+Per frame:
+
+1. one ray per pixel (world direction); the sky panorama is sampled by direction, the ground
+   (or the room's floor, walls and ceiling) by ray–plane intersection, with mip-mapping by texel
+   footprint and distance fog;
+2. depth of field on that background: blurred copies blended by each pixel's circle of confusion;
+3. every visible `Layer` (a textured rectangle) is warped into its screen bounding box with one
+   homography (`cv2.warpPerspective`), fogged, blurred by its own circle of confusion, and
+   composited back to front (shadow decals first, then objects by distance);
+4. camera "film": exposure, tint, saturation, contrast, vignette, sensor noise.
+
+`render_frame` can also return the subject's coverage mask (occlusion included), which tests and
+labels use to measure the subject's size in frame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from cinestudio.camerasim.camera import Camera
+from cinestudio.camerasim.scene import SKY_ELEV, Layer, Scene
+
+NEAR = 0.01
+MIN_COC = 0.7  # pixels: below this, no blur
+
+
+@dataclass
+class FrameInfo:
+    subject_visible_px: float = 0.0
+
+
+class Renderer:
+    """Holds per-size pixel grids; renders frames of any scene at that size."""
+
+    def __init__(self, width: int, height: int):
+        self.width, self.height = int(width), int(height)
+        ys, xs = np.mgrid[0:self.height, 0:self.width].astype(np.float32)
+        self.gx = xs - (self.width - 1) / 2.0
+        self.gy = ys - (self.height - 1) / 2.0
+        r = np.sqrt((self.gx / (self.width / 2)) ** 2 + (self.gy / (self.height / 2)) ** 2) / math.sqrt(2)
+        self.radius = r.astype(np.float32)
+
+    # -- background ----------------------------------------------------------------------------
+    def _rays(self, cam: Camera):
+        m = cam.c2w().astype(np.float32)
+        f = cam.focal_px(self.width)
+        a = self.gx / f
+        b = -self.gy / f
+        dx = m[0, 0] * a + m[0, 1] * b + m[0, 2]
+        dy = m[1, 0] * a + m[1, 1] * b + m[1, 2]
+        dz = m[2, 0] * a + m[2, 1] * b + m[2, 2]
+        return dx, dy, dz, f
+
+    def _sky(self, scene: Scene, dx, dy, dz) -> np.ndarray:
+        hp, wp = scene.sky.shape[:2]
+        win = scene.sky_window
+        az0, span = (win.az0, win.span) if win is not None else (0.0, 2 * math.pi)
+        lo, hi = win.el if win is not None else SKY_ELEV
+        full = span >= 2 * math.pi - 1e-6
+        az = np.arctan2(dx, dz)
+        el = np.arctan2(dy, np.sqrt(dx * dx + dz * dz))
+        mx = np.mod(az - np.float32(az0), np.float32(2 * math.pi)) * np.float32(wp / span) - 0.5
+        if not full:
+            # outside the window (should not happen): clamp to its nearer edge
+            over = mx > wp + (2 * math.pi - span) * wp / span / 2
+            mx = np.where(over, -0.5, np.minimum(mx, wp - 0.5))
+        my = np.clip((hi - el * np.float32(180 / math.pi)) * np.float32(hp / (hi - lo)) - 0.5, 0, hp - 1.01)
+        return cv2.remap(scene.sky, mx.astype(np.float32), my.astype(np.float32), cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_WRAP if full else cv2.BORDER_REPLICATE)
+
+    @staticmethod
+    def _sample_tiled(levels, u_m, v_m, tile_m, lod) -> np.ndarray:
+        """Sample a tiled texture pyramid at metric coordinates with per-pixel level of detail."""
+        n = len(levels)
+        lod = np.clip(lod, 0, n - 1)
+        lmin, lmax = int(np.floor(lod.min())), int(np.ceil(lod.max()))
+        s0 = levels[0].shape[0]
+        fu = (np.mod(u_m, tile_m) * (s0 / tile_m)).astype(np.float32)
+        fv = (np.mod(v_m, tile_m) * (s0 / tile_m)).astype(np.float32)
+        out = None
+        for lv in range(lmin, lmax + 1):
+            w = np.clip(1.0 - np.abs(lod - lv), 0, 1)
+            if not w.any():
+                continue
+            scale = levels[lv].shape[0] / s0
+            img = cv2.remap(levels[lv], fu * scale - 0.5, fv * scale - 0.5, cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_WRAP)
+            out = img * w[..., None] if out is None else out + img * w[..., None]
+        return out
+
+    def _ground(self, scene: Scene, cam: Camera, dx, dy, dz, f, sel, tile_levels, tile_m):
+        cx, cy, cz = cam.position
+        t = np.where(sel, -cy / np.where(sel, dy, -1.0), 0.0).astype(np.float32)
+        gx = cx + t * dx
+        gz = cz + t * dz
+        dn = np.sqrt(dx * dx + dy * dy + dz * dz)
+        sin_g = np.maximum(np.abs(dy) / dn, 1e-3)
+        foot = (t / f) * (tile_levels[0].shape[0] / tile_m) / np.sqrt(sin_g)
+        lod = np.log2(np.maximum(foot, 1.0))
+        col = self._sample_tiled(tile_levels, gx, gz, tile_m, lod)
+        mfoot = (t / f) * (scene.macro.shape[0] / scene.macro_tile_m) / np.sqrt(sin_g)
+        mu = (np.mod(gx, scene.macro_tile_m) * (scene.macro.shape[1] / scene.macro_tile_m) - 0.5).astype(np.float32)
+        mv = (np.mod(gz, scene.macro_tile_m) * (scene.macro.shape[0] / scene.macro_tile_m) - 0.5).astype(np.float32)
+        macro = cv2.remap(scene.macro, mu, mv, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+        # far away the macro pattern would alias: fade it to neutral
+        mw = np.clip(1.5 - mfoot, 0, 1)[..., None]
+        col = col * (macro * mw + (1 - mw))
+        return col, t, t * dn
+
+    def background(self, scene: Scene, cam: Camera):
+        """Colour (H, W, 3) float32 and camera depth (H, W) (inf for the sky)."""
+        dx, dy, dz, f = self._rays(cam)
+        H, W = self.height, self.width
+        if scene.room is not None:
+            return self._room(scene, cam, dx, dy, dz, f)
+        ground = dy < -1e-6
+        depth = np.full((H, W), np.inf, np.float32)
+        if ground.all():
+            img = np.empty((H, W, 3), np.float32)
+        else:
+            img = self._sky(scene, dx, dy, dz)
+        if ground.any():
+            col, t, dist = self._ground(scene, cam, dx, dy, dz, f, ground, scene.ground_levels, scene.ground_tile_m)
+            fog = (1.0 - np.exp(-dist / scene.fog_distance))[..., None]
+            col = col * (1 - fog) + scene.fog_colour * fog
+            img = np.where(ground[..., None], col, img)
+            depth = np.where(ground, t, depth)
+        return img, depth
+
+    def _room(self, scene: Scene, cam: Camera, dx, dy, dz, f):
+        x0, x1, y0, y1, z0, z1 = scene.room.bounds
+        cx, cy, cz = cam.position
+        big = np.float32(1e9)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tx_ = np.where(dx > 1e-9, (x1 - cx) / dx, np.where(dx < -1e-9, (x0 - cx) / dx, big))
+            ty_ = np.where(dy > 1e-9, (y1 - cy) / dy, np.where(dy < -1e-9, (y0 - cy) / dy, big))
+            tz_ = np.where(dz > 1e-9, (z1 - cz) / dz, np.where(dz < -1e-9, (z0 - cz) / dz, big))
+        t = np.minimum(np.minimum(tx_, ty_), tz_).astype(np.float32)
+        t = np.maximum(t, 1e-4)
+        px, py, pz = cx + t * dx, cy + t * dy, cz + t * dz
+        dn = np.sqrt(dx * dx + dy * dy + dz * dz)
+        img = np.zeros((self.height, self.width, 3), np.float32)
+        floor = (ty_ <= tx_) & (ty_ <= tz_) & (dy < 0)
+        ceil = (ty_ <= tx_) & (ty_ <= tz_) & (dy > 0)
+        xwall = (tx_ < ty_) & (tx_ <= tz_)
+        zwall = ~(floor | ceil | xwall)
+        if floor.any():
+            col, _, _ = self._ground(scene, cam, dx, dy, dz, f, floor, scene.ground_levels, scene.ground_tile_m)
+            img = np.where(floor[..., None], col, img)
+        if ceil.any():
+            c = scene.room.ceiling_colour * (0.85 + 0.15 * np.clip(1 - dy / dn, 0, 1))[..., None]
+            img = np.where(ceil[..., None], c, img)
+        for sel, u, wall_index, normal_axis in ((xwall, pz, 0, dx), (zwall, px, 1, dz)):
+            if not sel.any():
+                continue
+            levels = scene.room.wall_levels[wall_index]
+            tile = scene.room.wall_tile_m[wall_index]
+            cos_i = np.maximum(np.abs(normal_axis) / dn, 1e-3)
+            foot = (t / f) * (levels[0].shape[0] / tile) / np.sqrt(cos_i)
+            lod = np.log2(np.maximum(foot, 1.0))
+            lod = np.where(sel, lod, 0.0)
+            col = self._sample_tiled(levels, u, -py, tile, lod)
+            img = np.where(sel[..., None], col, img)
+        return img, t
+
+    # -- depth of field ------------------------------------------------------------------------
+    @staticmethod
+    def _coc(cam: Camera, depth, width: int):
+        aperture = cam.focal_mm / 1000.0 / cam.f_number
+        inv = np.where(np.isfinite(depth), 1.0 / np.maximum(depth, 1e-3), 0.0)
+        return aperture * cam.focal_px(width) * np.abs(1.0 / max(cam.focus_m, 1e-3) - inv)
+
+    def _defocus_background(self, img, coc):
+        cmax = float(coc.max())
+        if cmax < MIN_COC:
+            return img
+        sig = coc / 2.5
+        levels = [0.0]
+        s = 0.5
+        while s < cmax / 2.5 * 1.5:
+            levels.append(s)
+            s *= 1.8
+        blurred = [img] + [blur(img, lv) for lv in levels[1:]]
+        out = np.zeros_like(img)
+        for i, lv in enumerate(levels):
+            lo = levels[i - 1] if i > 0 else None
+            hi = levels[i + 1] if i + 1 < len(levels) else None
+            w = np.zeros_like(sig)
+            if lo is not None:
+                m = (sig >= lo) & (sig <= lv)
+                w = np.where(m, (sig - lo) / (lv - lo), w)
+            else:
+                w = np.where(sig <= lv, 1.0, w)
+            if hi is not None:
+                m = (sig > lv) & (sig < hi)
+                w = np.where(m, (hi - sig) / (hi - lv), w)
+            else:
+                w = np.where(sig > lv, 1.0, w)
+            if w.any():
+                out += blurred[i] * w[..., None]
+        return out
+
+    # -- layers --------------------------------------------------------------------------------
+    def _draw_layer(self, canvas, mask, layer: Layer, pc, K, x0, y0, x1, y1, lv: int, clip_uv, weight: float,
+                    fog_f: float, fog_colour, sigma: float, subject: bool):
+        tex = layer.levels[lv]
+        lh, lw = tex.shape[:2]
+        ru = (pc[1] - pc[0]) / lw
+        rv = (pc[3] - pc[0]) / lh
+        o = pc[0] + 0.5 * ru + 0.5 * rv
+        f, cx, cy = K[0, 0], K[0, 2] - x0, K[1, 2] - y0
+        M = np.array([[f * ru[0] + cx * ru[2], f * rv[0] + cx * rv[2], f * o[0] + cx * o[2]],
+                      [f * ru[1] + cy * ru[2], f * rv[1] + cy * rv[2], f * o[1] + cy * o[2]],
+                      [ru[2], rv[2], o[2]]])
+        rw, rh = x1 - x0, y1 - y0
+        warped = cv2.warpPerspective(tex, M, (rw, rh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                                     borderValue=(0, 0, 0, 0))
+        if clip_uv is not None:
+            poly = np.zeros((rh, rw), np.float32)
+            cv2.fillConvexPoly(poly, np.round((clip_uv - [x0, y0]) * 16).astype(np.int32), 1.0, cv2.LINE_AA, 4)
+            warped *= poly[..., None]
+        if weight < 0.999:
+            warped *= weight
+        if fog_f > 0.003:
+            warped[..., :3] *= (1.0 - fog_f)
+            warped[..., :3] += (fog_f * warped[..., 3:4]) * fog_colour
+        if sigma > 0:
+            warped = blur(warped, sigma)
+        a = warped[..., 3:4]
+        roi = canvas[y0:y1, x0:x1]
+        roi *= (1.0 - a)
+        roi += warped[..., :3]
+        if mask is not None:
+            mroi = mask[y0:y1, x0:x1]
+            mroi *= (1.0 - a[..., 0])
+            if subject:
+                mroi += a[..., 0]
+
+    def render(self, scene: Scene, cam: Camera, frame: int = 0, time_s: float = 0.0,
+               subject_offset: np.ndarray | None = None, want_mask: bool = False,
+               noise: np.ndarray | None = None):
+        """Render one frame: (uint8 RGB (H, W, 3), subject mask float32 (H, W) or None)."""
+        W, H = self.width, self.height
+        img, depth = self.background(scene, cam)
+        coc = self._coc(cam, depth, W)
+        img = np.ascontiguousarray(self._defocus_background(img, coc), dtype=np.float32)
+        mask = np.zeros((H, W), np.float32) if want_mask else None
+        tab = _table(scene)
+        if tab.n:
+            self._draw_layers(scene, tab, cam, frame, time_s, img, mask)
+        out = self._post(scene, img, noise)
+        return out, mask
+
+    def _draw_layers(self, scene: Scene, tab: "_LayerTable", cam: Camera, frame: int, time_s: float, img, mask):
+        W, H = self.width, self.height
+        K = cam.intrinsics(W, H)
+        R = cam.rotation()
+        t = -R @ np.asarray(cam.position, float)
+        cpos = np.asarray(cam.position, float)
+        G = len(scene.groups)
+        offs = np.zeros((G, 3))
+        pose = np.zeros(G, int)
+        for gi in tab.moving:
+            g = scene.groups[gi]
+            mv = scene.movers[g.mover]
+            off = mv.offset(frame, time_s)
+            offs[gi] = off
+            if len(g.poses) > 1:
+                dist = float(np.linalg.norm(np.asarray(off)[[0, 2]]))
+                cyc = dist / max(mv.stride_m, 1e-6) + mv.phase0
+                pose[gi] = int(math.floor(cyc * len(g.poses))) % len(g.poses)
+        gd = tab.anchors + offs - cpos
+        gdist = np.linalg.norm(gd, axis=1)
+        fp = tab.fade_points + offs - cpos
+        elev = np.degrees(np.arctan2(-fp[:, 1], np.maximum(np.hypot(fp[:, 0], fp[:, 2]), 1e-6)))
+        sel = tab.is_decal | (tab.pose == pose[tab.group])
+        if cpos[1] <= 0.005:
+            sel &= ~tab.is_decal
+        corners = tab.corners + offs[tab.group][:, None, :]
+        facing = np.einsum("ij,ij->i", cpos - corners[:, 0], tab.normals)
+        sel &= (~tab.has_normal) | (facing > 0)
+        e = elev[tab.group]
+        s = np.clip((e - tab.fade_lo) / np.maximum(tab.fade_hi - tab.fade_lo, 1e-6), 0, 1)
+        s = s * s * (3 - 2 * s)
+        weight = np.where(tab.has_fade, np.where(tab.fade_above, s, 1 - s), 1.0)
+        sel &= weight > 0.01
+        idx = np.nonzero(sel)[0]
+        if not len(idx):
+            return
+        pc = (corners[idx] - cpos) @ R.T  # (n, 4, 3)
+        z = pc[..., 2]
+        front = (z > NEAR).all(axis=1)
+        anyfront = (z > NEAR).any(axis=1)
+        zs = np.where(z > NEAR, z, 1.0)
+        u = K[0, 0] * pc[..., 0] / zs + K[0, 2]
+        v = K[1, 1] * pc[..., 1] / zs + K[1, 2]
+        # generous margin for blur; partially-behind layers are always kept
+        mg = 0.25 * max(W, H)
+        onscreen = (u.max(1) > -mg) & (u.min(1) < W + mg) & (v.max(1) > -mg) & (v.min(1) < H + mg)
+        keep = anyfront & (~front | onscreen)
+        idx, pc = idx[keep], pc[keep]
+        if not len(idx):
+            return
+        u, v, front = u[keep], v[keep], front[keep]
+        n = len(idx)
+        # per layer: depth of field, fog, mip level and screen box, all at once
+        zc = pc[..., 2].mean(axis=1)
+        aperture = cam.focal_mm / 1000.0 / cam.f_number
+        fpx = K[0, 0]
+        coc = aperture * fpx * np.abs(1.0 / max(cam.focus_m, 1e-3) - 1.0 / np.maximum(zc, NEAR))
+        sigma = np.where(coc >= MIN_COC, coc / 2.5, 0.0)
+        pad = np.ceil(2.5 * sigma).astype(int) + 1
+        dist = np.linalg.norm(pc.mean(axis=1), axis=1)
+        if scene.fog_distance < 1e8:
+            fog = np.where(tab.fog[idx], 1.0 - np.exp(-dist / scene.fog_distance), 0.0)
+        else:
+            fog = np.zeros(n)
+        pw = np.maximum(np.hypot(u[:, 1] - u[:, 0], v[:, 1] - v[:, 0]), np.hypot(u[:, 2] - u[:, 3], v[:, 2] - v[:, 3]))
+        ph = np.maximum(np.hypot(u[:, 3] - u[:, 0], v[:, 3] - v[:, 0]), np.hypot(u[:, 2] - u[:, 1], v[:, 2] - v[:, 1]))
+        ratio = np.sqrt(tab.tex_w[idx] / np.maximum(pw, 1e-3) * (tab.tex_h[idx] / np.maximum(ph, 1e-3)))
+        lv = np.minimum(np.floor(np.log2(np.maximum(ratio, 1.0))).astype(int), tab.n_levels[idx] - 1)
+        lv = np.where(front, lv, 0)
+        x0 = np.maximum(np.floor(u.min(1)).astype(int) - pad, 0)
+        y0 = np.maximum(np.floor(v.min(1)).astype(int) - pad, 0)
+        x1 = np.minimum(np.ceil(u.max(1)).astype(int) + pad + 1, W)
+        y1 = np.minimum(np.ceil(v.max(1)).astype(int) + pad + 1, H)
+        order = np.lexsort((tab.order[idx], -gdist[tab.group[idx]], ~tab.is_decal[idx]))
+        fogc = scene.fog_colour
+        for j in order:
+            i = idx[j]
+            clip_uv = None
+            bx0, by0, bx1, by1 = int(x0[j]), int(y0[j]), int(x1[j]), int(y1[j])
+            if not front[j]:
+                cl = _clip_near(pc[j])
+                if len(cl) < 3:
+                    continue
+                clip_uv = np.stack([K[0, 0] * cl[:, 0] / cl[:, 2] + K[0, 2], K[1, 1] * cl[:, 1] / cl[:, 2] + K[1, 2]], 1)
+                p = int(pad[j])
+                bx0 = max(int(math.floor(clip_uv[:, 0].min())) - p, 0)
+                by0 = max(int(math.floor(clip_uv[:, 1].min())) - p, 0)
+                bx1 = min(int(math.ceil(clip_uv[:, 0].max())) + p + 1, W)
+                by1 = min(int(math.ceil(clip_uv[:, 1].max())) + p + 1, H)
+            if bx1 <= bx0 or by1 <= by0:
+                continue
+            self._draw_layer(img, mask, tab.layers[i], pc[j], K, bx0, by0, bx1, by1, int(lv[j]), clip_uv,
+                             float(weight[i]), float(fog[j]), fogc, float(sigma[j]),
+                             bool(tab.subject[i]) and not tab.is_decal[i])
+
+    def _post(self, scene: Scene, img: np.ndarray, noise: np.ndarray | None) -> np.ndarray:
+        p = scene.post
+        if p.softness > 0:
+            img = cv2.GaussianBlur(img, (0, 0), p.softness)
+        img = img * (np.asarray(p.tint, np.float32) * p.exposure)
+        lum = img @ np.array([0.299, 0.587, 0.114], np.float32)
+        img = lum[..., None] + (img - lum[..., None]) * p.saturation
+        img = (img - 0.5) * p.contrast + 0.5
+        if p.vignette > 0:
+            img = img * (1.0 - p.vignette * self.radius ** 2)[..., None]
+        img = np.clip(img, 0.0, 1.0)
+        if p.gamma != 1.0:
+            img = img ** (1.0 / p.gamma)
+        if noise is not None:
+            img = img + noise
+        return np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian-like blur whose cost does not grow with sigma (stack blur for large radii)."""
+    if sigma < 2.0:
+        return cv2.GaussianBlur(img, (0, 0), sigma)
+    r = max(1, int(round(2.45 * sigma - 1)))
+    k = 2 * r + 1
+    return cv2.stackBlur(img, (k, k))
+
+
+class _LayerTable:
+    """All layers of a scene as arrays, so culling and sorting run vectorised per frame."""
+
+    def __init__(self, scene: Scene):
+        layers, group, pose, order, decal = [], [], [], [], []
+        for gi, g in enumerate(scene.groups):
+            for dl in g.decals:
+                layers.append(dl); group.append(gi); pose.append(-1); order.append(-1); decal.append(True)
+            for pi, pl in enumerate(g.poses):
+                for li, layer in enumerate(pl):
+                    layers.append(layer); group.append(gi); pose.append(pi); order.append(li); decal.append(False)
+        self.n = len(layers)
+        self.layers = layers
+        self.group = np.array(group, int)
+        self.pose = np.array(pose, int)
+        self.order = np.array(order, int)
+        self.is_decal = np.array(decal, bool)
+        self.corners = np.array([ly.corners for ly in layers], float).reshape(-1, 4, 3)
+        self.has_normal = np.array([ly.normal is not None for ly in layers], bool)
+        self.normals = np.array([ly.normal if ly.normal is not None else np.zeros(3) for ly in layers],
+                                float).reshape(-1, 3)
+        self.has_fade = np.array([ly.fade is not None for ly in layers], bool)
+        self.fade_lo = np.array([ly.fade[0] if ly.fade else 0.0 for ly in layers], float)
+        self.fade_hi = np.array([ly.fade[1] if ly.fade else 1.0 for ly in layers], float)
+        self.fade_above = np.array([bool(ly.fade[2]) if ly.fade else False for ly in layers], bool)
+        self.subject = np.array([scene.groups[g].subject for g in group], bool)
+        self.anchors = np.array([g.anchor for g in scene.groups], float).reshape(-1, 3)
+        self.fade_points = np.array([g.fade_point if g.fade_point is not None else g.anchor
+                                     for g in scene.groups], float).reshape(-1, 3)
+        self.moving = [gi for gi, g in enumerate(scene.groups) if g.mover is not None]
+        self.fog = np.array([ly.fog for ly in layers], bool)
+        self.tex_w = np.array([ly.levels[0].shape[1] for ly in layers], float)
+        self.tex_h = np.array([ly.levels[0].shape[0] for ly in layers], float)
+        self.n_levels = np.array([len(ly.levels) for ly in layers], int)
+
+
+def _table(scene: Scene) -> _LayerTable:
+    tab = getattr(scene, "_layer_table", None)
+    if tab is None:
+        tab = _LayerTable(scene)
+        scene._layer_table = tab
+    return tab
+
+
+def _clip_near(pc: np.ndarray) -> np.ndarray:
+    """Clip a polygon (camera coordinates) to z > NEAR (Sutherland–Hodgman)."""
+    out = []
+    n = len(pc)
+    for i in range(n):
+        a, b = pc[i], pc[(i + 1) % n]
+        ain, bin_ = a[2] > NEAR, b[2] > NEAR
+        if ain:
+            out.append(a)
+        if ain != bin_:
+            s = (NEAR - a[2]) / (b[2] - a[2])
+            p = a + (b - a) * s
+            p[2] = NEAR * 1.0001
+            out.append(p)
+    return np.array(out)

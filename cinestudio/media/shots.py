@@ -1,0 +1,300 @@
+"""Shot boundary (hard cut) detection: PySceneDetect, tuned, plus a continuity check.
+
+How it works
+1. Frames are decoded at low resolution (``max_side``, default 128 px) straight from PyAV with
+   frame threading; swscale shrinks them (cheaper than full-size RGB plus a resize).
+2. PySceneDetect's `AdaptiveDetector` scores every frame (HSV content difference, hue at half
+   weight: hue is noise in grey and dim pictures) and proposes candidates where the score jumps
+   relative to its neighbours; the same adaptive rule on the plain grey-level difference proposes
+   more (catches cuts between grey pictures), and so does a `ContentDetector` with a high
+   ``threshold`` (two cuts close together).
+3. Each candidate is checked for continuity, which content scores cannot see: if corners of the
+   frame before the candidate can be tracked (pyramidal Lucas-Kanade, forward-backward check,
+   RANSAC similarity) into the candidate frame, the picture merely moved (a fast pan or zoom) or
+   changed brightness (frames are gain-normalised first): no cut. If the frame before can be
+   tracked into one of the next few frames, or a frame before that into the candidate, the change
+   was a flash or a glitch that went away: no cut.
+
+Cuts are reported as the first frame of each new shot; shots are ``[start, end)`` and cover the
+whole video. Every threshold is a keyword of `detect_shots` (see `DEFAULT_TUNING`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scenedetect import FrameTimecode
+from scenedetect.detectors import AdaptiveDetector, ContentDetector
+
+from cinestudio.progress import ProgressFn, StopFn, check_stop
+
+__all__ = ["ShotList", "detect_shots", "cuts_in_frames", "shots_from_cuts", "DEFAULT_TUNING"]
+
+DEFAULT_TUNING: dict = {
+    "max_side": 128,            # decode size (longest side, px)
+    "adaptive_threshold": 2.2,  # AdaptiveDetector: score / mean of neighbours' scores
+    "min_content_val": 6.0,     # AdaptiveDetector: minimum score of a cut
+    "window_width": 2,          # AdaptiveDetector: neighbours on each side
+    "threshold": 30.0,          # a score this high is a candidate whatever its neighbours
+    "hue_weight": 0.5,          # weight of the hue component in the score (sat, lum: 1)
+    "edge_weight": 0.0,         # weight of the edge component in the score (0: not computed)
+    "grey_saturation": 20.0,    # mean HSV saturation below which the video counts as grey and
+                                # hue (pure noise there) is ignored
+    "luma_candidates": True,    # the same adaptive rule on the mean grey-level difference alone
+                                # also proposes candidates (hue is noise in grey or dim pictures)
+    "min_scene_len": 3,         # frames: candidates closer than this to the last cut are dropped
+    "verify": True,             # continuity check of candidates (motion / flash / glitch)
+    "flash_frames": 3,          # a change that reverts within this many frames is a flash
+    "verify_side": 128,         # continuity check resolution (longest side, px)
+    "min_inliers": 10,          # tracked corners agreeing on one motion that prove continuity
+    "min_inlier_ratio": 0.12,   # ... as a fraction of the corners found
+}
+
+
+@dataclass
+class ShotList:
+    """Cuts (first frame of each new shot) and shots ``[start, end)`` covering `frames` frames."""
+
+    cuts: list[int]
+    shots: list[dict]
+    frames: int
+    fps: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"cuts": list(self.cuts), "shots": [dict(s) for s in self.shots],
+                "frames": self.frames, "fps": self.fps}
+
+
+def shots_from_cuts(cuts: Iterable[int], frames: int) -> list[dict]:
+    edges = [0] + [c for c in sorted(set(cuts)) if 0 < c < frames] + [frames]
+    return [{"start": a, "end": b} for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+# ----------------------------------------------------------------------------------------------
+# Continuity check
+
+_LK = dict(winSize=(15, 15), maxLevel=3,
+           criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+
+
+def _normalised_gray(bgr: np.ndarray, side: int) -> np.ndarray:
+    """Grey, at most `side` px, gain/offset normalised (a flash or a fade scales brightness)."""
+    g = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
+    h, w = g.shape
+    if max(h, w) > side:
+        f = side / max(h, w)
+        g = cv2.resize(g, (max(8, round(w * f)), max(8, round(h * f))), interpolation=cv2.INTER_AREA)
+    g = g.astype(np.float32)
+    g = (g - g.mean()) / (g.std() + 5.0)
+    return np.clip(g * 40.0 + 128.0, 0, 255).astype(np.uint8)
+
+
+class _Continuity:
+    def __init__(self, min_inliers: int, min_ratio: float):
+        self.min_inliers = min_inliers
+        self.min_ratio = min_ratio
+        self._corners: dict[int, np.ndarray | None] = {}
+
+    def corners(self, key: int, g: np.ndarray) -> np.ndarray | None:
+        if key not in self._corners:
+            h, w = g.shape
+            mask = np.zeros_like(g)
+            mask[h // 16: h - h // 16, w // 16: w - w // 16] = 255
+            self._corners[key] = cv2.goodFeaturesToTrack(g, 200, 0.01, max(3, max(h, w) // 32),
+                                                         mask=mask, blockSize=5)
+            if len(self._corners) > 64:
+                self._corners.pop(next(iter(self._corners)))
+        return self._corners[key]
+
+    def same_shot(self, ka: int, a: np.ndarray, b: np.ndarray) -> bool | None:
+        """True if `a` tracks into `b` (one shot), False if not, None if `a` has no texture."""
+        p0 = self.corners(ka, a)
+        if p0 is None or len(p0) < 8:
+            return None
+        p1, s1, _ = cv2.calcOpticalFlowPyrLK(a, b, p0, None, **_LK)
+        pb, s2, _ = cv2.calcOpticalFlowPyrLK(b, a, p1, None, **_LK)
+        ok = (s1.ravel() == 1) & (s2.ravel() == 1) & (np.linalg.norm((p0 - pb).reshape(-1, 2), axis=1) < 1.0)
+        if ok.sum() < self.min_inliers:
+            return False
+        m, inl = cv2.estimateAffinePartial2D(p0[ok], p1[ok], method=cv2.RANSAC,
+                                             ransacReprojThreshold=1.5)
+        if m is None:
+            return False
+        n_inl = int(inl.sum())
+        return n_inl >= self.min_inliers and n_inl >= self.min_ratio * len(p0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Detection over a stream of frames
+
+class _CutFinder:
+    """Streaming cut detection: push BGR frames in order, read `cuts` at the end."""
+
+    def __init__(self, fps: float, tuning: dict):
+        t = tuning
+        self.t = t
+        self.fps = float(fps) if fps and fps > 0 else 25.0
+        self.det: AdaptiveDetector | None = None    # made at the first frame (grey or colour)
+        self.high: ContentDetector | None = None
+        self.luma_scores: list[float] = []
+        self.prev_gray: np.ndarray | None = None
+        self.cont = _Continuity(t["min_inliers"], t["min_inlier_ratio"])
+        keep = t["flash_frames"] + t["window_width"] + 4
+        self.buf: deque[tuple[int, np.ndarray]] = deque(maxlen=keep)
+        self.pending: list[int] = []
+        self.strong: set[int] = set()
+        self.norm: dict[int, np.ndarray] = {}
+        self.cuts: list[int] = []
+        self.n = 0
+
+    def _make_detectors(self, bgr: np.ndarray) -> None:
+        t = self.t
+        hue = float(t["hue_weight"])
+        if bgr.ndim == 3:
+            sat = float(cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)[:, :, 1].mean())
+            if sat < t["grey_saturation"]:
+                hue = 0.0
+        w = ContentDetector.Components(delta_hue=hue, delta_sat=1.0, delta_lum=1.0,
+                                       delta_edges=float(t["edge_weight"]))
+        self.det = AdaptiveDetector(adaptive_threshold=t["adaptive_threshold"], min_scene_len=0,
+                                    window_width=t["window_width"],
+                                    min_content_val=t["min_content_val"], weights=w)
+        self.high = ContentDetector(threshold=t["threshold"], min_scene_len=0, weights=w)
+
+    def _luma_adaptive(self, i: int) -> list[int]:
+        """AdaptiveDetector's rule (score / mean of the neighbours' scores) on luma alone."""
+        w = self.t["window_width"]
+        c = i - w
+        if c < 1:
+            return []
+        target = self.luma_scores[c]
+        if target < self.t["min_content_val"]:
+            return []
+        window = self.luma_scores[c - w:c] + self.luma_scores[c + 1:c + w + 1]
+        mean = sum(window) / max(1, len(window))
+        ratio = 255.0 if mean < 1e-5 else target / mean
+        return [c] if ratio >= self.t["adaptive_threshold"] else []
+
+    def push(self, bgr: np.ndarray) -> None:
+        if self.det is None:
+            self._make_detectors(bgr)
+        i = self.n
+        self.n += 1
+        tc = FrameTimecode(i, self.fps)
+        found = [int(c.frame_num) for c in self.det.process_frame(tc, bgr)]
+        strong = [int(c.frame_num) for c in self.high.process_frame(tc, bgr)]
+        self.strong.update(strong)
+        found += strong
+        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
+        if self.t["luma_candidates"]:
+            luma = 0.0 if self.prev_gray is None else float(cv2.absdiff(gray, self.prev_gray).mean())
+            self.luma_scores.append(luma)
+            found += self._luma_adaptive(i)
+        self.prev_gray = gray
+        if self.t["verify"]:
+            self.buf.append((i, gray))   # normalised lazily, only around candidates
+        for c in found:
+            if c > 0 and c not in self.pending and (not self.cuts or c > self.cuts[-1]):
+                self.pending.append(c)
+        self._resolve(final=False)
+
+    def finish(self) -> list[int]:
+        self._resolve(final=True)
+        return self.cuts
+
+    def _frame(self, i: int) -> np.ndarray | None:
+        if i in self.norm:
+            return self.norm[i]
+        for j, g in self.buf:
+            if j == i:
+                self.norm[i] = _normalised_gray(g, self.t["verify_side"])
+                if len(self.norm) > 32:
+                    self.norm.pop(next(iter(self.norm)))
+                return self.norm[i]
+        return None
+
+    def _resolve(self, final: bool) -> None:
+        self.pending.sort()
+        while self.pending:
+            c = self.pending[0]
+            if not final and self.n - 1 < c + self.t["flash_frames"]:
+                return   # need the frames after the candidate first
+            self.pending.pop(0)
+            if self.cuts and c - self.cuts[-1] < self.t["min_scene_len"]:
+                continue
+            if self.t["verify"] and not self._is_cut(c):
+                continue
+            self.cuts.append(c)
+
+    def _is_cut(self, c: int) -> bool:
+        prev, cur = self._frame(c - 1), self._frame(c)
+        if prev is None or cur is None:
+            return True
+        same = self.cont.same_shot(c - 1, prev, cur)
+        if same:
+            return False     # the picture moved or changed brightness, it did not change
+        if same is None and c not in self.strong:
+            return False     # no texture to judge by, and the score alone is not convincing
+        lookahead = self.t["flash_frames"]
+        for j in range(1, lookahead + 1):
+            nxt = self._frame(c + j)
+            if nxt is not None and self.cont.same_shot(c - 1, prev, nxt):
+                return False  # the change went away again: a flash or a glitch
+            back = self._frame(c - 1 - j)
+            if back is not None and j < lookahead and self.cont.same_shot(c - 1 - j, back, cur):
+                return False  # the frame before the candidate was the odd one out
+        return True
+
+
+def cuts_in_frames(frames: Iterable[np.ndarray], fps: float = 25.0, *, bgr: bool = False,
+                   **tuning) -> list[int]:
+    """Cuts in an in-memory sequence of frames (RGB uint8 unless `bgr`)."""
+    t = _tuning(tuning)
+    finder = _CutFinder(fps, t)
+    for f in frames:
+        f = np.ascontiguousarray(f if bgr else f[..., ::-1])
+        h, w = f.shape[:2]
+        if max(h, w) > t["max_side"]:
+            s = t["max_side"] / max(h, w)
+            f = cv2.resize(f, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
+        finder.push(f)
+    return finder.finish()
+
+
+def _tuning(tuning: dict) -> dict:
+    unknown = set(tuning) - set(DEFAULT_TUNING)
+    if unknown:
+        raise TypeError(f"unknown tuning option(s): {', '.join(sorted(unknown))}")
+    return {**DEFAULT_TUNING, **tuning}
+
+
+def detect_shots(path: str | os.PathLike[str], progress: ProgressFn | None = None,
+                 should_stop: StopFn | None = None, **tuning) -> ShotList:
+    """Hard cuts and shots of a video file. Raises `MediaError`/`UserInputError` for bad files.
+
+    `tuning` overrides `DEFAULT_TUNING` (e.g. ``max_side=128`` for speed, ``verify=False`` for
+    PySceneDetect's adaptive detector alone).
+    """
+    from cinestudio.media import _frames
+
+    t = _tuning(tuning)
+    fps, total = _frames.video_info(path)
+    finder = _CutFinder(fps, t)
+    for i, frame in _frames.iter_small_frames(path, t["max_side"], "bgr24", should_stop=should_stop):
+        finder.push(frame)
+        if progress is not None and i % 50 == 0:
+            progress(i, max(total, i + 1), "shots")
+    check_stop(should_stop)
+    n = finder.n
+    if n == 0:
+        from cinestudio.errors import MediaError
+        raise MediaError(os.fspath(path), "no decodable video frames")
+    cuts = finder.finish()
+    if progress is not None:
+        progress(n, n, "shots")
+    return ShotList(cuts=cuts, shots=shots_from_cuts(cuts, n), frames=n, fps=fps)

@@ -130,7 +130,8 @@ class _Canvas:
         return Sprite(self.img.astype(np.float32) / 255.0, self.w_m, self.h_m, self.b_m)
 
 
-def _pattern(rng: np.random.Generator, style: FigureStyle, h: int, w: int, ppm: float) -> np.ndarray:
+def _pattern(rng: np.random.Generator, style: FigureStyle, h: int, w: int, ppm: float) -> list:
+    """The shirt's pattern as three colour planes."""
     c1 = np.asarray(style.shirt, np.float32)
     c2 = np.asarray(style.shirt2, np.float32)
     if style.shirt_pattern == "stripes":
@@ -142,31 +143,54 @@ def _pattern(rng: np.random.Generator, style: FigureStyle, h: int, w: int, ppm: 
         t = value_noise(rng, h, w, cells=max(2.0, min(h, w) / max(2.0, 0.04 * ppm)), octaves=2)
     else:
         t = np.zeros((h, w), np.float32)
-    return c1 + (c2 - c1) * t[..., None]
+    t = t.astype(np.float32)
+    return [np.float32(c1[i]) + np.float32(c2[i] - c1[i]) * t for i in range(3)]
 
 
 def _finish(canvas: _Canvas, rng: np.random.Generator, style: FigureStyle, shirt_mask: np.ndarray,
-            shade_center: float = 0.0, shade_halfwidth: float = 0.15) -> Sprite:
-    img = canvas.img.astype(np.float32) / 255.0
+            shade_center: float = 0.0, shade_halfwidth: float = 0.15, cache: dict | None = None) -> Sprite:
+    img = canvas.img.astype(np.float32)
+    img *= np.float32(1.0 / 255.0)
     h, w = img.shape[:2]
-    if style.shirt_pattern != "plain" and shirt_mask.any():
-        pat = _pattern(rng, style, h, w, canvas.ppm)
-        m = (shirt_mask.astype(np.float32) / 255.0)[..., None] * img[..., 3:4]
-        img[..., :3] = img[..., :3] * (1 - m) + pat * m
-    # cylinder-like shading across the body and a little cloth noise
-    xs = (np.arange(w, dtype=np.float32) + 0.5) / canvas.ppm - canvas.w_m / 2 - shade_center
-    shade = 1.0 - 0.35 * np.clip(np.abs(xs) / max(shade_halfwidth * style.height, 1e-3), 0, 1.3) ** 2
-    noise = value_noise(rng, h, w, cells=max(2.0, h / max(4.0, 0.06 * canvas.ppm)), octaves=2)
-    img[..., :3] *= (shade[None, :, None] * (0.92 + 0.16 * noise[..., None]))
-    img[..., :3] = np.minimum(img[..., :3], img[..., 3:4])
-    return Sprite(img, canvas.w_m, canvas.h_m, canvas.b_m)
+    key = (h, w, shade_center, shade_halfwidth)
+    hit = cache.get(key) if cache is not None else None
+    if hit is None:
+        pat = _pattern(rng, style, h, w, canvas.ppm) if style.shirt_pattern != "plain" else None
+        # cylinder-like shading across the body and a little cloth noise (noise made small, then enlarged)
+        xs = (np.arange(w, dtype=np.float32) + 0.5) / canvas.ppm - canvas.w_m / 2 - shade_center
+        shade = 1.0 - 0.35 * np.clip(np.abs(xs) / max(shade_halfwidth * style.height, 1e-3), 0, 1.3) ** 2
+        cells = max(2.0, canvas.h_m / 0.06)
+        nh = int(min(h, max(8, cells * 3)))
+        nw = int(min(w, max(8, nh * w / max(h, 1))))
+        noise = cv2.resize(value_noise(rng, nh, nw, cells=cells * nh / h if nh < h else cells, octaves=2), (w, h),
+                           interpolation=cv2.INTER_LINEAR)
+        mult = ((0.92 + 0.16 * noise) * shade[None, :]).astype(np.float32)
+        hit = (pat, mult)
+        if cache is not None:
+            cache[key] = hit
+    pat, mult = hit
+    planes = list(cv2.split(img))  # per-channel planes: fast element-wise work
+    a = planes[3]
+    m = None
+    if pat is not None and shirt_mask.any():
+        m = shirt_mask.astype(np.float32)
+        m *= np.float32(1.0 / 255.0)
+        m *= a
+    for c in range(3):
+        pc = planes[c]
+        if m is not None:
+            pc += m * (pat[c] - pc)
+        pc *= mult
+        np.minimum(pc, a, out=pc)
+    return Sprite(cv2.merge(planes), canvas.w_m, canvas.h_m, canvas.b_m)
 
 
 def draw_body(style: FigureStyle, rng: np.random.Generator, ppm: float, view: str = "front",
-              phase: float = 0.0) -> Sprite:
-    """The body without the head (neck included), standing (phase 0) or mid-stride."""
+              phase: float = 0.0, bottom_frac: float = 0.0, cache: dict | None = None) -> Sprite:
+    """The body without the head (neck included), standing (phase 0) or mid-stride; with
+    `bottom_frac` > 0 only the part above that fraction of the height (for close framings)."""
     H, b = style.height, style.build
-    c = _Canvas(0.62 * H, 0.9 * H, 0.0, ppm)
+    c = _Canvas(0.62 * H, (0.9 - bottom_frac) * H, bottom_frac * H, ppm)
     shirt_mask = np.zeros((c.H, c.W), np.uint8)
     skin, shirt, trousers, shoes = style.skin, style.shirt, style.trousers, style.shoes
     sleeve_end = 0.47 if style.sleeves == "long" else 0.66
@@ -211,7 +235,7 @@ def draw_body(style: FigureStyle, rng: np.random.Generator, ppm: float, view: st
             c.line([el, wr], skin, 0.042 * H)
             c.line([sh, el], col, 0.052 * H)
         c.ellipse(wr[0], wr[1], 0.022 * H, 0.026 * H, skin)
-        return _finish(c, rng, style, shirt_mask, 0.0, 0.09)
+        return _finish(c, rng, style, shirt_mask, 0.0, 0.09, cache)
     # front / back
     stride = math.sin(phase) * 0.015 * H
     for sgn in (-1, 1):
@@ -249,7 +273,7 @@ def draw_body(style: FigureStyle, rng: np.random.Generator, ppm: float, view: st
     c.poly([(-0.028 * H, 0.8 * H), (0.028 * H, 0.8 * H), (0.026 * H, 0.885 * H), (-0.026 * H, 0.885 * H)], neck_col)
     if view == "front":  # collar
         c.poly([(-0.03 * H, 0.818 * H), (0.03 * H, 0.818 * H), (0.0, 0.79 * H)], tuple(v * 0.8 for v in skin))
-    return _finish(c, rng, style, shirt_mask, 0.0, 0.14 * b)
+    return _finish(c, rng, style, shirt_mask, 0.0, 0.14 * b, cache)
 
 
 def draw_head(style: FigureStyle, rng: np.random.Generator, ppm: float, view: str = "front") -> Sprite:
@@ -343,12 +367,18 @@ def _shade_head(c: _Canvas, rng, style: FigureStyle, cy: float, x0: float = 0.0)
     H = style.height
     ys = (c.b_m + c.h_m) - (np.arange(h, dtype=np.float32) + 0.5) / c.ppm
     xs = (np.arange(w, dtype=np.float32) + 0.5) / c.ppm - c.w_m / 2 - x0
-    d = np.sqrt((xs[None, :] / (0.05 * H)) ** 2 + ((ys[:, None] - cy) / (0.075 * H)) ** 2)
-    shade = 1.0 - 0.35 * np.clip(d, 0, 1.2) ** 3
-    noise = value_noise(rng, h, w, cells=max(2.0, h / max(3.0, 0.01 * c.ppm)), octaves=2)
-    img[..., :3] *= (shade * (0.95 + 0.1 * noise))[..., None]
-    img[..., :3] = np.minimum(img[..., :3], img[..., 3:4])
-    return Sprite(img, c.w_m, c.h_m, c.b_m)
+    d2 = (xs[None, :] / (0.05 * H)) ** 2 + ((ys[:, None] - cy) / (0.075 * H)) ** 2
+    shade = 1.0 - 0.35 * np.minimum(d2, 1.44) ** 1.5
+    nh, nw = min(h, 96), min(w, 96)
+    noise = value_noise(rng, nh, nw, cells=12, octaves=2)
+    if (nh, nw) != (h, w):
+        noise = cv2.resize(noise, (w, h), interpolation=cv2.INTER_LINEAR)
+    mult = (shade * (0.95 + 0.1 * noise)).astype(np.float32)
+    planes = list(cv2.split(img))
+    for pc in planes[:3]:
+        pc *= mult
+        np.minimum(pc, planes[3], out=pc)
+    return Sprite(cv2.merge(planes), c.w_m, c.h_m, c.b_m)
 
 
 def draw_top(style: FigureStyle, rng: np.random.Generator, ppm: float) -> Sprite:

@@ -76,41 +76,50 @@ class Renderer:
 
     @staticmethod
     def _sample_tiled(levels, u_m, v_m, tile_m, lod) -> np.ndarray:
-        """Sample a tiled texture pyramid at metric coordinates with per-pixel level of detail."""
+        """Sample a tiled texture pyramid at metric coordinates with per-pixel level of detail
+        (trilinear: two bilinear lookups in a padded atlas of all levels, blended)."""
+        atlas, offs, pad = _atlas(levels)
         n = len(levels)
-        lod = np.clip(lod, 0, n - 1)
-        lmin, lmax = int(np.floor(lod.min())), int(np.ceil(lod.max()))
         s0 = levels[0].shape[0]
-        fu = (np.mod(u_m, tile_m) * (s0 / tile_m)).astype(np.float32)
-        fv = (np.mod(v_m, tile_m) * (s0 / tile_m)).astype(np.float32)
+        fu = (np.mod(u_m, tile_m) * np.float32(s0 / tile_m)).astype(np.float32)
+        fv = (np.mod(v_m, tile_m) * np.float32(s0 / tile_m)).astype(np.float32)
+        lod = np.clip(lod, 0, n - 1).astype(np.float32)
+        l0 = np.floor(lod)
+        if float(lod.max()) < 0.02:
+            return cv2.remap(atlas, fu + (pad - 0.5), fv + (pad - 0.5), cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REPLICATE)
+        l0i = l0.astype(np.int32)
+        l1i = np.minimum(l0i + 1, n - 1)
+        frac = _rep(lod - l0, atlas.shape[2])
+        offs_arr = np.asarray(offs, np.float32)
         out = None
-        for lv in range(lmin, lmax + 1):
-            w = np.clip(1.0 - np.abs(lod - lv), 0, 1)
-            if not w.any():
-                continue
-            scale = levels[lv].shape[0] / s0
-            img = cv2.remap(levels[lv], fu * scale - 0.5, fv * scale - 0.5, cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_WRAP)
-            out = img * w[..., None] if out is None else out + img * w[..., None]
+        for li in (l0i, l1i):
+            sc = np.exp2(-li.astype(np.float32))
+            mx = offs_arr[li] + fu * sc + (pad - 0.5)
+            my = fv * sc + (pad - 0.5)
+            img = cv2.remap(atlas, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            out = img * (1 - frac) if out is None else out + img * frac
         return out
 
     def _ground(self, scene: Scene, cam: Camera, dx, dy, dz, f, sel, tile_levels, tile_m):
+        """Colour, camera depth and distance of the ground seen by rays (dx, dy, dz) where `sel`."""
         cx, cy, cz = cam.position
-        t = np.where(sel, -cy / np.where(sel, dy, -1.0), 0.0).astype(np.float32)
-        gx = cx + t * dx
-        gz = cz + t * dz
+        t = (np.float32(-cy) / np.where(sel, dy, np.float32(-1.0))).astype(np.float32)
+        gx = t * dx + np.float32(cx)
+        gz = t * dz + np.float32(cz)
         dn = np.sqrt(dx * dx + dy * dy + dz * dz)
-        sin_g = np.maximum(np.abs(dy) / dn, 1e-3)
-        foot = (t / f) * (tile_levels[0].shape[0] / tile_m) / np.sqrt(sin_g)
-        lod = np.log2(np.maximum(foot, 1.0))
+        # texel footprint: distance over focal, stretched by the grazing angle (geometric mean)
+        k = np.float32(tile_levels[0].shape[0] / tile_m / f)
+        foot = t * k * np.sqrt(dn / np.maximum(np.abs(dy), np.float32(1e-4)))
+        lod = np.log2(np.maximum(foot, np.float32(1.0)))
         col = self._sample_tiled(tile_levels, gx, gz, tile_m, lod)
-        mfoot = (t / f) * (scene.macro.shape[0] / scene.macro_tile_m) / np.sqrt(sin_g)
-        mu = (np.mod(gx, scene.macro_tile_m) * (scene.macro.shape[1] / scene.macro_tile_m) - 0.5).astype(np.float32)
-        mv = (np.mod(gz, scene.macro_tile_m) * (scene.macro.shape[0] / scene.macro_tile_m) - 0.5).astype(np.float32)
-        macro = cv2.remap(scene.macro, mu, mv, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
-        # far away the macro pattern would alias: fade it to neutral
-        mw = np.clip(1.5 - mfoot, 0, 1)[..., None]
-        col = col * (macro * mw + (1 - mw))
+        ov = scene.ground_overlay
+        if ov is not None:
+            (x0, z0, res), omap = ov
+            inv = np.float32(1.0 / res)
+            mod = cv2.remap(omap, gx * inv - np.float32(x0 / res + 0.5), gz * inv - np.float32(z0 / res + 0.5),
+                            cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(1.0, 1.0, 1.0))
+            col *= mod
         return col, t, t * dn
 
     def background(self, scene: Scene, cam: Camera):
@@ -121,16 +130,28 @@ class Renderer:
             return self._room(scene, cam, dx, dy, dz, f)
         ground = dy < -1e-6
         depth = np.full((H, W), np.inf, np.float32)
-        if ground.all():
-            img = np.empty((H, W, 3), np.float32)
-        else:
-            img = self._sky(scene, dx, dy, dz)
-        if ground.any():
-            col, t, dist = self._ground(scene, cam, dx, dy, dz, f, ground, scene.ground_levels, scene.ground_tile_m)
-            fog = (1.0 - np.exp(-dist / scene.fog_distance))[..., None]
-            col = col * (1 - fog) + scene.fog_colour * fog
-            img = np.where(ground[..., None], col, img)
-            depth = np.where(ground, t, depth)
+        img = np.empty((H, W, 3), np.float32)
+        gr, gc = ground.any(axis=1), ground.any(axis=0)
+        if not ground.all():
+            sr, scl = ~ground.all(axis=1), ~ground.all(axis=0)
+            r0, r1 = _span(sr)
+            c0, c1 = _span(scl)
+            img[r0:r1, c0:c1] = self._sky(scene, dx[r0:r1, c0:c1], dy[r0:r1, c0:c1], dz[r0:r1, c0:c1])
+        if gr.any():
+            r0, r1 = _span(gr)
+            c0, c1 = _span(gc)
+            g = ground[r0:r1, c0:c1]
+            col, t, dist = self._ground(scene, cam, dx[r0:r1, c0:c1], dy[r0:r1, c0:c1], dz[r0:r1, c0:c1], f, g,
+                                        scene.ground_levels, scene.ground_tile_m)
+            fog = 1.0 - np.exp(dist * np.float32(-1.0 / scene.fog_distance))
+            col += _rep(fog) * (scene.fog_colour - col)
+            if g.all():
+                img[r0:r1, c0:c1] = col
+                depth[r0:r1, c0:c1] = t
+            else:
+                sub = img[r0:r1, c0:c1]
+                sub[g] = col[g]
+                depth[r0:r1, c0:c1][g] = t[g]
         return img, depth
 
     def _room(self, scene: Scene, cam: Camera, dx, dy, dz, f):
@@ -152,10 +173,10 @@ class Renderer:
         zwall = ~(floor | ceil | xwall)
         if floor.any():
             col, _, _ = self._ground(scene, cam, dx, dy, dz, f, floor, scene.ground_levels, scene.ground_tile_m)
-            img = np.where(floor[..., None], col, img)
+            img[floor] = col[floor]
         if ceil.any():
-            c = scene.room.ceiling_colour * (0.85 + 0.15 * np.clip(1 - dy / dn, 0, 1))[..., None]
-            img = np.where(ceil[..., None], c, img)
+            shade = (0.85 + 0.15 * np.clip(1 - dy[ceil] / dn[ceil], 0, 1))[:, None]
+            img[ceil] = scene.room.ceiling_colour * shade
         for sel, u, wall_index, normal_axis in ((xwall, pz, 0, dx), (zwall, px, 1, dz)):
             if not sel.any():
                 continue
@@ -166,7 +187,7 @@ class Renderer:
             lod = np.log2(np.maximum(foot, 1.0))
             lod = np.where(sel, lod, 0.0)
             col = self._sample_tiled(levels, u, -py, tile, lod)
-            img = np.where(sel[..., None], col, img)
+            img[sel] = col[sel]
         return img, t
 
     # -- depth of field ------------------------------------------------------------------------
@@ -203,7 +224,7 @@ class Renderer:
             else:
                 w = np.where(sig > lv, 1.0, w)
             if w.any():
-                out += blurred[i] * w[..., None]
+                out += blurred[i] * _rep(w.astype(np.float32))
         return out
 
     # -- layers --------------------------------------------------------------------------------
@@ -224,23 +245,28 @@ class Renderer:
         if clip_uv is not None:
             poly = np.zeros((rh, rw), np.float32)
             cv2.fillConvexPoly(poly, np.round((clip_uv - [x0, y0]) * 16).astype(np.int32), 1.0, cv2.LINE_AA, 4)
-            warped *= poly[..., None]
-        if weight < 0.999:
-            warped *= weight
-        if fog_f > 0.003:
-            warped[..., :3] *= (1.0 - fog_f)
-            warped[..., :3] += (fog_f * warped[..., 3:4]) * fog_colour
+            warped *= _rep(poly, 4)
+        if weight < 0.999 or fog_f > 0.003:
+            # fade and fog in one colour transform of the premultiplied RGBA
+            k = weight * (1.0 - fog_f)
+            m = np.zeros((4, 4), np.float32)
+            m[0, 0] = m[1, 1] = m[2, 2] = k
+            m[:3, 3] = weight * fog_f * np.asarray(fog_colour, np.float32)
+            m[3, 3] = weight
+            warped = cv2.transform(warped, m)
         if sigma > 0:
             warped = blur(warped, sigma)
-        a = warped[..., 3:4]
-        roi = canvas[y0:y1, x0:x1]
-        roi *= (1.0 - a)
-        roi += warped[..., :3]
+        r, g, b, a = cv2.split(warped)
+        inv = 1.0 - a
+        for c, plane in enumerate((r, g, b)):
+            roi = canvas[c, y0:y1, x0:x1]
+            roi *= inv
+            roi += plane
         if mask is not None:
             mroi = mask[y0:y1, x0:x1]
-            mroi *= (1.0 - a[..., 0])
+            mroi *= inv
             if subject:
-                mroi += a[..., 0]
+                mroi += a
 
     def render(self, scene: Scene, cam: Camera, frame: int = 0, time_s: float = 0.0,
                subject_offset: np.ndarray | None = None, want_mask: bool = False,
@@ -253,7 +279,9 @@ class Renderer:
         mask = np.zeros((H, W), np.float32) if want_mask else None
         tab = _table(scene)
         if tab.n:
-            self._draw_layers(scene, tab, cam, frame, time_s, img, mask)
+            canvas = np.ascontiguousarray(img.transpose(2, 0, 1))  # channel planes: fast compositing
+            self._draw_layers(scene, tab, cam, frame, time_s, canvas, mask)
+            img = cv2.merge([canvas[0], canvas[1], canvas[2]])
         out = self._post(scene, img, noise)
         return out, mask
 
@@ -356,18 +384,84 @@ class Renderer:
         p = scene.post
         if p.softness > 0:
             img = cv2.GaussianBlur(img, (0, 0), p.softness)
-        img = img * (np.asarray(p.tint, np.float32) * p.exposure)
-        lum = img @ np.array([0.299, 0.587, 0.114], np.float32)
-        img = lum[..., None] + (img - lum[..., None]) * p.saturation
-        img = (img - 0.5) * p.contrast + 0.5
+        # exposure and tint, saturation, contrast: one affine colour transform
+        d = np.diag(np.asarray(p.tint, np.float64) * p.exposure)
+        w = np.array([[0.299, 0.587, 0.114]])
+        sat = p.saturation * np.eye(3) + (1 - p.saturation) * np.ones((3, 1)) @ w
+        m = p.contrast * sat @ d
+        b = np.full((3, 1), 0.5 * (1 - p.contrast))
+        img = cv2.transform(img, np.hstack([m, b]).astype(np.float32))
         if p.vignette > 0:
-            img = img * (1.0 - p.vignette * self.radius ** 2)[..., None]
-        img = np.clip(img, 0.0, 1.0)
-        if p.gamma != 1.0:
-            img = img ** (1.0 / p.gamma)
+            vig = self._vignette(p.vignette)
+            img *= vig
         if noise is not None:
-            img = img + noise
-        return np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            img += noise
+        np.clip(img, 0.0, 1.0, out=img)
+        img *= 255.0
+        img += 0.5
+        out = img.astype(np.uint8)
+        if p.gamma != 1.0:
+            out = cv2.LUT(out, _gamma_lut(round(p.gamma, 3)))
+        return out
+
+    def _vignette(self, strength: float) -> np.ndarray:
+        key = round(strength, 3)
+        cache = self.__dict__.setdefault("_vig", {})
+        v = cache.get(key)
+        if v is None:
+            if len(cache) > 64:
+                cache.clear()
+            v = cache[key] = np.repeat((1.0 - key * self.radius ** 2)[..., None], 3, axis=2).astype(np.float32)
+        return v
+
+
+_GAMMA: dict = {}
+
+
+def _gamma_lut(g: float) -> np.ndarray:
+    lut = _GAMMA.get(g)
+    if lut is None:
+        x = np.arange(256, dtype=np.float64) / 255.0
+        lut = _GAMMA[g] = np.clip(x ** (1.0 / g) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return lut
+
+
+_ATLASES: dict = {}
+
+
+def _atlas(levels) -> tuple:
+    """All levels of a square tiled pyramid side by side, each padded with its own wrap-around."""
+    key = id(levels)
+    hit = _ATLASES.get(key)
+    if hit is not None and hit[0] is levels:
+        return hit[1]
+    pad = 2
+    s0 = levels[0].shape[0]
+    width = sum(lv.shape[1] + 2 * pad for lv in levels)
+    ch = levels[0].shape[2] if levels[0].ndim == 3 else 1
+    atlas = np.zeros((s0 + 2 * pad, width, ch), np.float32)
+    offs = []
+    x = 0
+    for lv in levels:
+        p = np.pad(lv if lv.ndim == 3 else lv[..., None], ((pad, pad), (pad, pad), (0, 0)), mode="wrap")
+        atlas[:p.shape[0], x:x + p.shape[1]] = p
+        offs.append(float(x))
+        x += p.shape[1]
+    if len(_ATLASES) > 32:
+        _ATLASES.clear()
+    res = (atlas, offs, pad)
+    _ATLASES[key] = (levels, res)
+    return res
+
+
+def _rep(a: np.ndarray, n: int = 3) -> np.ndarray:
+    """(H, W) -> (H, W, n) copies (faster to combine with an (H, W, n) image than a[..., None])."""
+    return cv2.merge([a] * n)
+
+
+def _span(flags: np.ndarray) -> tuple[int, int]:
+    idx = np.flatnonzero(flags)
+    return int(idx[0]), int(idx[-1]) + 1
 
 
 def blur(img: np.ndarray, sigma: float) -> np.ndarray:

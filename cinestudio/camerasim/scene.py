@@ -18,7 +18,7 @@ Everything is made of planes so that the renderer can draw it fast:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -125,8 +125,6 @@ class Scene:
     sky: np.ndarray  # (Hp, Wp, 3) panorama over `sky_window`
     ground_levels: list  # RGB tile pyramid
     ground_tile_m: float
-    macro: np.ndarray  # (h, w, 3) large-scale multiplier tile
-    macro_tile_m: float
     fog_colour: np.ndarray
     fog_distance: float
     groups: list
@@ -138,6 +136,7 @@ class Scene:
     subject_style: FigureStyle | None = None
     description: dict = field(default_factory=dict)
     sky_window: "SkyWindow | None" = None
+    ground_overlay: tuple | None = None  # ((x0, z0, metres per texel), RGB map): large-scale tint and shadows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,8 +427,7 @@ def billboard(sprite: Sprite, base: np.ndarray, facing: np.ndarray, lift: float 
                         b + right * x0 + UP * y0])
     img = sprite.rgba
     if shade is not None:
-        img = img.copy()
-        img[..., :3] *= shade
+        img = img * np.append(np.asarray(shade, np.float32), np.float32(1.0))
     return Layer(corners, _rgba_levels(img), None, fade)
 
 
@@ -446,8 +444,7 @@ def flat(sprite: Sprite, center: np.ndarray, front: np.ndarray, height: float, s
     corners = np.array([c - u * hw + f * hh, c + u * hw + f * hh, c + u * hw - f * hh, c - u * hw - f * hh])
     img = sprite.rgba
     if shade is not None:
-        img = img.copy()
-        img[..., :3] *= shade
+        img = img * np.append(np.asarray(shade, np.float32), np.float32(1.0))
     return Layer(corners, _rgba_levels(img), UP.copy() if one_sided else None, fade)
 
 
@@ -505,7 +502,7 @@ def box_layers(rng: Rng, center: np.ndarray, size: tuple[float, float, float], y
     return layers
 
 
-def _tile_crop(tex: np.ndarray, tiles_x: float, tiles_y: float, rng: Rng, max_px: int = 256) -> np.ndarray:
+def _tile_crop(tex: np.ndarray, tiles_x: float, tiles_y: float, rng: Rng, max_px: int = 128) -> np.ndarray:
     """An RGBA image covering `tiles_x` by `tiles_y` repeats of `tex` (resized to at most max_px)."""
     th, tw = tex.shape[:2]
     ox, oy = int(rng.integers(tw)), int(rng.integers(th))
@@ -532,7 +529,8 @@ def _facing(pos: np.ndarray, cam_pos: np.ndarray) -> np.ndarray:
 
 def make_figure(rng: Rng, base: np.ndarray, cam_pos: np.ndarray, light: Lighting, ppm_body: float,
                 ppm_head: float, style: FigureStyle | None = None, walk_dir: np.ndarray | None = None,
-                view: str | None = None, poses: int = 1) -> tuple[list, FigureStyle, list]:
+                view: str | None = None, poses: int = 1, bottom_frac: float = 0.0,
+                need_top: bool = True) -> tuple[list, FigureStyle, list]:
     """Layers (per pose) of a standing or walking figure, its style, and shadow decals."""
     st = style or random_style(rng)
     facing = _facing(base, cam_pos)
@@ -549,30 +547,35 @@ def make_figure(rng: Rng, base: np.ndarray, cam_pos: np.ndarray, light: Lighting
     head = draw_head(st, rng, ppm_head, view)
     if flip:
         head = Sprite(head.rgba[:, ::-1].copy(), head.width, head.height, head.bottom)
-    top = draw_top(st, rng, min(ppm_body, ppm_head))
+    head_layer = billboard(head, base, facing, forward=0.03, shade=shade, fade=(58.0, 72.0, False))
+    top_layer = None
+    if need_top:
+        top = draw_top(st, rng, min(ppm_body, ppm_head))
+        top_layer = flat(top, base, facing if walk_dir is None else walk_dir, 0.84 * st.height,
+                         shade=light.shade(UP), fade=(58.0, 72.0, True))
     pose_layers = []
+    cache: dict = {}
     for p in range(poses):
         phase = 2 * math.pi * p / poses if poses > 1 else 0.0
-        body = draw_body(st, rng, ppm_body, view, phase)
+        body = draw_body(st, rng, ppm_body, view, phase, bottom_frac, cache)
         if flip:
             body = Sprite(body.rgba[:, ::-1].copy(), body.width, body.height, body.bottom)
         bob = 0.012 * st.height * abs(math.cos(phase)) if poses > 1 else 0.0
-        layers = [
-            billboard(body, base, facing, lift=bob, shade=shade, fade=(58.0, 72.0, False)),
-            billboard(head, base, facing, lift=bob, forward=0.03, shade=shade, fade=(58.0, 72.0, False)),
-            flat(top, base, facing if walk_dir is None else walk_dir, 0.84 * st.height, shade=light.shade(UP),
-                 fade=(58.0, 72.0, True)),
-        ]
+        layers = [billboard(body, base, facing, lift=bob, shade=shade, fade=(58.0, 72.0, False)),
+                  replace(head_layer, corners=head_layer.corners + UP * bob)]
+        if top_layer is not None:
+            layers.append(top_layer)
         pose_layers.append(layers)
     decal = shadow_decal(base, 0.22 * st.height / 1.75, light, st.height)
     return pose_layers, st, [decal] if decal else []
 
 
-def make_tree(rng: Rng, base: np.ndarray, cam_pos: np.ndarray, light: Lighting, ppm: float, height: float | None = None):
+def make_tree(rng: Rng, base: np.ndarray, cam_pos: np.ndarray, light: Lighting, ppm: float, height: float | None = None,
+              need_top: bool = True):
     conifer = rng.random() < 0.35
     H = float(height or rng.uniform(3, 12))
     W = H * (rng.uniform(0.35, 0.5) if conifer else rng.uniform(0.55, 0.9))
-    px = int(np.clip(H * ppm, 16, 384))
+    px = int(np.clip(H * ppm, 16, 192))
     pw = max(8, int(px * W / H))
     leaf = np.asarray(tx.jitter_color(rng, (0.2, 0.38, 0.15) if not conifer else (0.12, 0.28, 0.15), 0.06, 0.3, 0.3), np.float32)
     if light.time_of_day in ("golden",) and rng.random() < 0.3:
@@ -608,6 +611,9 @@ def make_tree(rng: Rng, base: np.ndarray, cam_pos: np.ndarray, light: Lighting, 
     sp = Sprite(img, W, H, 0.0)
     layers = [billboard(sp, base, facing, shade=light.shade(facing) * 0.9 + 0.1 * light.shade(None), fade=(62.0, 76.0, False))]
     # the canopy seen from above
+    if not need_top:
+        decal = shadow_decal(base, W * 0.4, light, H)
+        return layers, [decal] if decal else [], ("pine tree" if conifer else "tree"), H
     tsz = int(np.clip(W * ppm, 8, 192))
     ta = tx.blob_alpha(rng, tsz, tsz, lumps=int(rng.integers(5, 10)), roughness=0.5, cells=max(3.0, tsz / 8))
     tn = tx.value_noise(rng, tsz, tsz, cells=max(3.0, tsz / 6), octaves=3)
@@ -618,7 +624,8 @@ def make_tree(rng: Rng, base: np.ndarray, cam_pos: np.ndarray, light: Lighting, 
     return layers, [decal] if decal else [], ("pine tree" if conifer else "tree"), H
 
 
-def make_blob_object(rng: Rng, base: np.ndarray, cam_pos: np.ndarray, light: Lighting, ppm: float, kind: str):
+def make_blob_object(rng: Rng, base: np.ndarray, cam_pos: np.ndarray, light: Lighting, ppm: float, kind: str,
+                     need_top: bool = True):
     """Bushes and rocks: an irregular blob, billboard plus top view."""
     if kind == "bush":
         H = float(rng.uniform(0.5, 1.8))
@@ -639,6 +646,9 @@ def make_blob_object(rng: Rng, base: np.ndarray, cam_pos: np.ndarray, light: Lig
     facing = _facing(base, cam_pos)
     layers = [billboard(Sprite(tx.rgba(col, a), W, H, 0.0), base, facing, shade=light.shade(facing) * 0.8 + 0.2 * light.shade(None),
                         fade=(62.0, 76.0, False))]
+    if not need_top:
+        decal = shadow_decal(base, W * 0.45, light, H)
+        return layers, [decal] if decal else [], kind, H
     tsz = int(np.clip(W * ppm, 8, 160))
     ta = tx.blob_alpha(rng, tsz, tsz, lumps=5, roughness=0.3, cells=max(3.0, tsz / 8))
     tn = tx.value_noise(rng, tsz, tsz, cells=max(3.0, tsz / 6), octaves=3)
@@ -758,6 +768,40 @@ def make_foliage_foreground(rng: Rng, size_m: float, light: Lighting, ppm: float
         a = np.maximum(a, leaf)
     col *= light.shade(None)
     return tx.rgba(np.clip(col, 0, 1.2), a)
+
+
+def ground_overlay(rng: Rng, groups: list, centre: np.ndarray, extent: float, px: int = 256):
+    """A ground-aligned RGB multiplier around `centre`: large-scale colour variation (patches,
+    wear) and the shadows of every object that does not move (their decals are baked in and
+    removed from the groups). It fades to 1 at its border. Returns ((x0, z0, m/texel), map)."""
+    ext = float(np.clip(extent, 8.0, 400.0))
+    x0, z0 = float(centre[0]) - ext / 2, float(centre[2]) - ext / 2
+    res = ext / px
+    cells = max(2.0, ext / float(rng.uniform(6.0, 25.0)))
+    n = tx.value_noise(rng, px, px, cells=min(cells, px / 8), octaves=3)
+    tint = np.asarray(tx.jitter_color(rng, (0.9, 0.9, 0.9), 0.1, 0.5, 0.05), np.float32)
+    tint = tint / tint.mean()
+    amp = float(rng.uniform(0.15, 0.45))
+    ov = (1.0 - amp / 2 + amp * n)[..., None] * (1.0 + (tint - 1.0) * n[..., None])
+    edge = np.minimum(np.arange(px), np.arange(px)[::-1]).astype(np.float32) / (px * 0.15)
+    fade = np.clip(np.minimum(edge[:, None], edge[None, :]), 0, 1)[..., None]
+    ov = 1.0 + (ov - 1.0) * fade
+    smap = np.ones((px, px), np.float32)
+    for g in groups:
+        if g.mover is not None:
+            continue
+        for d in g.decals:
+            a = d.levels[0][..., 3]
+            h, w = a.shape
+            src = np.array([[0, 0], [w, 0], [w, h]], np.float32) - 0.5
+            dst = np.array([[(c[0] - x0) / res - 0.5, (c[2] - z0) / res - 0.5] for c in d.corners[:3]], np.float32)
+            M = cv2.getAffineTransform(src, dst)
+            warped = cv2.warpAffine(a, M, (px, px), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                                    borderValue=0.0)
+            smap *= (1.0 - warped)
+        g.decals = []
+    ov = ov * smap[..., None]
+    return (x0, z0, float(res)), np.ascontiguousarray(ov, np.float32)
 
 
 # ---------------------------------------------------------------------------------------------

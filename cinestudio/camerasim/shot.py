@@ -189,11 +189,14 @@ def plan_shot(spec: ShotSpec, rng: np.random.Generator) -> ShotPlan:
             mv = sample_move(rng, m, start, ctx, strength)
             if i in ratios:
                 mv.amount = ratios[i]
+            if mv.kind == "handheld":
+                mv.extra["duration"] = spec.frames / spec.fps
             mvs.append(mv)
         delay = (float(rng.uniform(0.0, 0.12)), float(rng.uniform(0.88, 1.0))) if len(moves) == 1 else (0.0, 1.0)
         if moves == ["rack_focus"] or moves == ["static"] or moves == ["handheld"]:
             delay = (0.0, 1.0)
-        path = camera_path(start, mvs, spec.frames, ctx, delay)
+        # check a few frames (moves are monotonic), then build the full path once accepted
+        path = camera_path(start, mvs, min(spec.frames, 5), ctx, delay)
         ok = True
         for cam, off in zip(path.cameras, path.subject_offsets):
             if cam.height < 0.05 or not angle_ok(spec.angle, cam):
@@ -202,17 +205,18 @@ def plan_shot(spec: ShotSpec, rng: np.random.Generator) -> ShotPlan:
             if not _visible_ok(cam, framed.target + off, spec.framing, subject_height, W, H):
                 ok = False
                 break
-        walk_dir = None
-        if "tracking" in moves:
-            tr = next(mv for mv in mvs if mv.kind == "tracking")
-            d = path.subject_offsets[-1] - path.subject_offsets[0]
-            n = np.linalg.norm(d)
-            walk_dir = d / n if n > 1e-9 else None
-            _ = tr
-        last = ShotPlan(spec, start, path, framed.target, bool(has_subject), subject_height, framed.subject_depth,
-                        rack, "outdoor", walk_dir, framed.composition)
+        last = (start, mvs, ctx, delay, framed, rack)
         if ok or not spec.strict:
             break
+    start, mvs, ctx, delay, framed, rack = last
+    path = camera_path(start, mvs, spec.frames, ctx, delay)
+    walk_dir = None
+    if "tracking" in moves:
+        d = path.subject_offsets[-1] - path.subject_offsets[0]
+        n = np.linalg.norm(d)
+        walk_dir = d / n if n > 1e-9 else None
+    last = ShotPlan(spec, start, path, framed.target, bool(has_subject), subject_height, framed.subject_depth,
+                    rack, "outdoor", walk_dir, framed.composition)
     plan = last
     plan.environment = _choose_environment(rng, spec, plan)
     return plan
@@ -358,10 +362,6 @@ def assemble_scene(rng: np.random.Generator, plan: ShotPlan) -> sc.Scene:
     gtex, gtile = sc.ground_texture(rng, ground_kind)
     gtex = gtex * light.shade(sc.UP)
     ground_levels = tx.mipmaps(np.ascontiguousarray(gtex, np.float32))
-    macro_n = tx.value_noise(rng, 64, 64, cells=3, octaves=4, tileable=True)
-    tint = np.asarray(tx.jitter_color(rng, (0.9, 0.9, 0.9), 0.1, 0.5, 0.05), np.float32)
-    macro = (0.78 + 0.4 * macro_n[..., None]) * (tint / tint.mean())
-    macro = macro.astype(np.float32)
     fog_d = {"overcast": rng.uniform(150, 600), "night": rng.uniform(200, 800), "dusk": rng.uniform(200, 900)}.get(
         tod, rng.uniform(300, 2500))
     if rng.random() < 0.15:
@@ -398,14 +398,18 @@ def assemble_scene(rng: np.random.Generator, plan: ShotPlan) -> sc.Scene:
         style = random_style(rng, plan.subject_height)
         vis = min(c.visible_height_at(max(c.depth_of(plan.target + o), 0.02), W, H)
                   for c, o in zip(cams, plan.path.subject_offsets))
-        ppm_body = float(np.clip(1.25 * H / max(vis, 1e-3), 20, 1000.0 / (0.9 * style.height)))
-        ppm_head = float(np.clip(1.3 * H / max(vis, 1e-3), 30, 1000.0 / (0.24 * style.height)))
+        close = spec.framing in ("extreme_close_up", "close_up", "medium_close_up")
+        bottom_frac = 0.4 if close else 0.0
+        ppm_body = float(np.clip(1.1 * H / max(vis, 1e-3), 20, 560.0 / ((0.9 - bottom_frac) * style.height)))
+        ppm_head = float(np.clip(1.1 * H / max(vis, 1e-3), 30, 560.0 / (0.24 * style.height)))
         walking = plan.walk_dir is not None
         n_poses = 6 if walking else 1
         if walking:
-            ppm_body = min(ppm_body, 500.0 / (0.9 * style.height))
+            ppm_body = min(ppm_body, 320.0 / ((0.9 - bottom_frac) * style.height))
+        top_needed = _max_elevation(cams, np.array([0.0, 0.88 * style.height, 0.0])) > 56.0
         pose_layers, style, decals = sc.make_figure(rng, np.zeros(3), np.asarray(cam0.position), light, ppm_body,
-                                                    ppm_head, style, plan.walk_dir, poses=n_poses)
+                                                    ppm_head, style, plan.walk_dir, poses=n_poses,
+                                                    bottom_frac=bottom_frac, need_top=top_needed)
         mover = None
         if walking:
             movers.append(sc.Mover(np.zeros(3), 1.4 * style.height / 1.75, offsets=plan.path.subject_offsets.copy(),
@@ -487,16 +491,21 @@ def assemble_scene(rng: np.random.Generator, plan: ShotPlan) -> sc.Scene:
                 vel *= 0.5
             ppm = _ppm_for(cam0, W, base, plan, hi=200.0)
             poses, st, decals = sc.make_figure(rng, base, np.asarray(cam0.position), light, ppm, ppm * 1.2,
-                                               walk_dir=vel / np.linalg.norm(vel), poses=6)
+                                               walk_dir=vel / np.linalg.norm(vel), poses=4,
+                                               need_top=_max_elevation(cams, base + np.array([0, 1.5, 0])) > 50.0)
             movers.append(sc.Mover(vel, 1.4 * st.height / 1.75, phase0=float(rng.random())))
             groups.append(sc.Group(poses, base + np.array([0.0, 0.9, 0.0]), decals, len(movers) - 1, False, "walker",
                                    "person walking", fade_point=base + np.array([0.0, 0.88 * st.height, 0.0])))
             desc["objects"].append("person walking")
 
     post = sc.make_post_fx(rng, tod)
-    return sc.Scene(plan.environment, light, sky, ground_levels, gtile, macro, float(rng.uniform(40, 120)),
-                    fog_col, float(fog_d), groups, movers, post, room, subject_group, plan.subject_height, style, desc,
-                    window)
+    # the ground patch the clip sees: around the subject, out to a few times its distance
+    reach = max(20.0, 4.0 * max(plan.subject_depth, 1.0) + 2.0 * max(c.position[1] for c in cams))
+    if room is not None:
+        reach = max(room.bounds[1] - room.bounds[0], room.bounds[5] - room.bounds[4]) + 2.0
+    overlay = sc.ground_overlay(rng, groups, np.zeros(3), 2 * reach)
+    return sc.Scene(plan.environment, light, sky, ground_levels, gtile, fog_col, float(fog_d), groups, movers, post,
+                    room, subject_group, plan.subject_height, style, desc, window, overlay)
 
 
 def sky_window(cams, W: int, H: int, margin_deg: float = 4.0) -> sc.SkyWindow:
@@ -536,6 +545,15 @@ def sky_window(cams, W: int, H: int, margin_deg: float = 4.0) -> sc.SkyWindow:
     return sc.SkyWindow(float(az0), float(span), (float(lo), float(hi)), ppd)
 
 
+def _max_elevation(cams, point: np.ndarray) -> float:
+    """Largest elevation (degrees) of the camera seen from `point` over the first/middle/last frames."""
+    best = -90.0
+    for c in (cams[0], cams[len(cams) // 2], cams[-1]):
+        d = np.asarray(c.position) - point
+        best = max(best, math.degrees(math.atan2(d[1], max(math.hypot(d[0], d[2]), 1e-6))))
+    return best
+
+
 def _pick_kind(rng, indoor: bool) -> str:
     if indoor:
         return str(rng.choice(["furniture", "furniture", "furniture", "bush", "post", "figure", "crate", "block"]))
@@ -557,11 +575,15 @@ def _add_object(rng, groups, movers, desc, kind, base, cam0: Camera, light, ppm,
     for c in (plan.path.cameras[0], plan.path.cameras[-1]):
         if math.hypot(base[0] - c.position[0], base[2] - c.position[2]) < radius + 0.4 and c.position[1] < height + 0.5:
             return
+    cams = plan.path.cameras
     if kind == "tree":
-        layers, decals, name, h = sc.make_tree(rng, base, cam_pos, light, ppm, height=max(min_height, 0) or None)
+        top = _max_elevation(cams, np.asarray(base) + np.array([0.0, 5.0, 0.0])) > 56.0
+        layers, decals, name, h = sc.make_tree(rng, base, cam_pos, light, ppm, height=max(min_height, 0) or None,
+                                               need_top=top)
         poses = [layers]
     elif kind in ("bush", "rock"):
-        layers, decals, name, h = sc.make_blob_object(rng, base, cam_pos, light, ppm, kind)
+        top = _max_elevation(cams, np.asarray(base) + np.array([0.0, 1.0, 0.0])) > 56.0
+        layers, decals, name, h = sc.make_blob_object(rng, base, cam_pos, light, ppm, kind, need_top=top)
         poses = [layers]
     elif kind == "post":
         layers, decals, name, h = sc.make_post(rng, base, cam_pos, light, ppm)
@@ -570,7 +592,9 @@ def _add_object(rng, groups, movers, desc, kind, base, cam0: Camera, light, ppm,
         layers, decals, name, h = sc.make_fence(rng, base, cam_pos, light, ppm)
         poses = [layers]
     elif kind == "figure":
-        poses, st, decals = sc.make_figure(rng, base, cam_pos, light, min(ppm, 400.0), min(ppm * 1.2, 600.0))
+        top = _max_elevation(cams, np.asarray(base) + np.array([0.0, 1.5, 0.0])) > 52.0
+        poses, st, decals = sc.make_figure(rng, base, cam_pos, light, min(ppm, 160.0), min(ppm * 1.2, 240.0),
+                                           need_top=top)
         name, h = "person", st.height
     else:
         layers, decals, name, h = sc.make_box_object(rng, base, light, kind)

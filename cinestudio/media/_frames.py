@@ -9,6 +9,8 @@ Whole files are decoded sequentially with frame threading, and swscale does the 
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Iterator
 
 import cv2
@@ -67,6 +69,55 @@ def _iter_all(path, max_side: int, fmt: str, should_stop: StopFn | None):
             small = scaler.reformat(frame, width=size[0], height=size[1], format=fmt,
                                     interpolation="AREA")
             yield index, small.to_ndarray()
+
+
+def prefetched(frames: Iterator, depth: int = 16) -> Iterator:
+    """Run the iterator `frames` (decoding) in a background thread, `depth` items ahead, so that
+    decoding overlaps the caller's work (PyAV releases the GIL while it decodes and scales).
+    Exceptions are re-raised in the caller; closing the generator stops the thread."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def work() -> None:
+        try:
+            for item in frames:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+            q.put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            q.put(exc)
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None and stop.is_set():
+                try:
+                    close()
+                except Exception:
+                    pass
+
+    thread = threading.Thread(target=work, name="cinestudio-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)
 
 
 def read_gray_frames(path: str | os.PathLike[str], start: int, end: int | None, max_side: int,

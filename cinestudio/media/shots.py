@@ -6,8 +6,8 @@ How it works
 2. PySceneDetect's `AdaptiveDetector` scores every frame (HSV content difference, hue at half
    weight: hue is noise in grey and dim pictures) and proposes candidates where the score jumps
    relative to its neighbours; the same adaptive rule on the plain grey-level difference proposes
-   more (catches cuts between grey pictures), and so does a `ContentDetector` with a high
-   ``threshold`` (two cuts close together).
+   more (catches cuts between grey pictures), and so does any grey-level jump above
+   ``threshold`` (two cuts close together, which the adaptive ratio misses).
 3. Each candidate is checked for continuity, which content scores cannot see: if corners of the
    frame before the candidate can be tracked (pyramidal Lucas-Kanade, forward-backward check,
    RANSAC similarity) into the candidate frame, the picture merely moved (a fast pan or zoom) or
@@ -40,7 +40,8 @@ DEFAULT_TUNING: dict = {
     "adaptive_threshold": 2.2,  # AdaptiveDetector: score / mean of neighbours' scores
     "min_content_val": 6.0,     # AdaptiveDetector: minimum score of a cut
     "window_width": 2,          # AdaptiveDetector: neighbours on each side
-    "threshold": 30.0,          # a score this high is a candidate whatever its neighbours
+    "threshold": 35.0,          # a mean grey-level jump this high is a candidate whatever its
+                                # neighbours (0-255 scale)
     "hue_weight": 0.5,          # weight of the hue component in the score (sat, lum: 1)
     "edge_weight": 0.0,         # weight of the edge component in the score (0: not computed)
     "grey_saturation": 20.0,    # mean HSV saturation below which the video counts as grey and
@@ -95,7 +96,8 @@ def _normalised_gray(bgr: np.ndarray, side: int) -> np.ndarray:
 
 
 class _Continuity:
-    def __init__(self, min_inliers: int, min_ratio: float):
+    def __init__(self, min_inliers: int, min_ratio: float, max_corners: int = 120):
+        self.max_corners = max_corners
         self.min_inliers = min_inliers
         self.min_ratio = min_ratio
         self._corners: dict[int, np.ndarray | None] = {}
@@ -105,28 +107,37 @@ class _Continuity:
             h, w = g.shape
             mask = np.zeros_like(g)
             mask[h // 16: h - h // 16, w // 16: w - w // 16] = 255
-            self._corners[key] = cv2.goodFeaturesToTrack(g, 200, 0.01, max(3, max(h, w) // 32),
+            self._corners[key] = cv2.goodFeaturesToTrack(g, self.max_corners, 0.01, max(3, max(h, w) // 32),
                                                          mask=mask, blockSize=5)
             if len(self._corners) > 64:
                 self._corners.pop(next(iter(self._corners)))
         return self._corners[key]
 
     def same_shot(self, ka: int, a: np.ndarray, b: np.ndarray) -> bool | None:
-        """True if `a` tracks into `b` (one shot), False if not, None if `a` has no texture."""
+        """True if `a` tracks into `b` (one shot), False if not, None if `a` has no texture.
+
+        Forward tracks must agree on one similarity motion (RANSAC) and the agreeing ones must
+        track back to where they started; across a cut the forward tracks are noise, so most
+        cuts cost one tracking pass."""
         p0 = self.corners(ka, a)
         if p0 is None or len(p0) < 8:
             return None
+        n = len(p0)
         p1, s1, _ = cv2.calcOpticalFlowPyrLK(a, b, p0, None, **_LK)
-        pb, s2, _ = cv2.calcOpticalFlowPyrLK(b, a, p1, None, **_LK)
-        ok = (s1.ravel() == 1) & (s2.ravel() == 1) & (np.linalg.norm((p0 - pb).reshape(-1, 2), axis=1) < 1.0)
-        if ok.sum() < self.min_inliers:
+        fwd = s1.ravel() == 1
+        if fwd.sum() < self.min_inliers:
             return False
-        m, inl = cv2.estimateAffinePartial2D(p0[ok], p1[ok], method=cv2.RANSAC,
-                                             ransacReprojThreshold=1.5)
+        p0, p1 = p0[fwd], p1[fwd]
+        m, inl = cv2.estimateAffinePartial2D(p0, p1, method=cv2.RANSAC, ransacReprojThreshold=1.5)
         if m is None:
             return False
-        n_inl = int(inl.sum())
-        return n_inl >= self.min_inliers and n_inl >= self.min_ratio * len(p0)
+        inl = inl.ravel().astype(bool)
+        if inl.sum() < max(self.min_inliers, self.min_ratio * n):
+            return False
+        p0, p1 = p0[inl], p1[inl]
+        pb, s2, _ = cv2.calcOpticalFlowPyrLK(b, a, p1, None, **_LK)
+        ok = (s2.ravel() == 1) & (np.linalg.norm((p0 - pb).reshape(-1, 2), axis=1) < 1.0)
+        return int(ok.sum()) >= max(self.min_inliers, self.min_ratio * n)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -140,7 +151,6 @@ class _CutFinder:
         self.t = t
         self.fps = float(fps) if fps and fps > 0 else 25.0
         self.det: AdaptiveDetector | None = None    # made at the first frame (grey or colour)
-        self.high: ContentDetector | None = None
         self.luma_scores: list[float] = []
         self.prev_gray: np.ndarray | None = None
         self.cont = _Continuity(t["min_inliers"], t["min_inlier_ratio"])
@@ -164,7 +174,6 @@ class _CutFinder:
         self.det = AdaptiveDetector(adaptive_threshold=t["adaptive_threshold"], min_scene_len=0,
                                     window_width=t["window_width"],
                                     min_content_val=t["min_content_val"], weights=w)
-        self.high = ContentDetector(threshold=t["threshold"], min_scene_len=0, weights=w)
 
     def _luma_adaptive(self, i: int) -> list[int]:
         """AdaptiveDetector's rule (score / mean of the neighbours' scores) on luma alone."""
@@ -187,13 +196,13 @@ class _CutFinder:
         self.n += 1
         tc = FrameTimecode(i, self.fps)
         found = [int(c.frame_num) for c in self.det.process_frame(tc, bgr)]
-        strong = [int(c.frame_num) for c in self.high.process_frame(tc, bgr)]
-        self.strong.update(strong)
-        found += strong
         gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
+        luma = 0.0 if self.prev_gray is None else float(cv2.absdiff(gray, self.prev_gray).mean())
+        self.luma_scores.append(luma)
+        if luma >= self.t["threshold"]:
+            self.strong.add(i)
+            found.append(i)
         if self.t["luma_candidates"]:
-            luma = 0.0 if self.prev_gray is None else float(cv2.absdiff(gray, self.prev_gray).mean())
-            self.luma_scores.append(luma)
             found += self._luma_adaptive(i)
         self.prev_gray = gray
         if self.t["verify"]:
@@ -239,16 +248,33 @@ class _CutFinder:
         if same:
             return False     # the picture moved or changed brightness, it did not change
         if same is None and c not in self.strong:
-            return False     # no texture to judge by, and the score alone is not convincing
+            # A blank frame before (black leader, flat sky): a cut if the picture now has texture.
+            p_cur = self.cont.corners(c, cur)
+            if p_cur is None or len(p_cur) < 8:
+                return False
+        # Flash or glitch: the picture comes back. Tracking is only tried where a thumbnail says
+        # the picture might have come back (much closer to the frame before the change).
         lookahead = self.t["flash_frames"]
+        t_prev, t_cur = self._thumb(c - 1), self._thumb(c)
+        jump = float(cv2.absdiff(t_prev, t_cur).mean())
         for j in range(1, lookahead + 1):
             nxt = self._frame(c + j)
-            if nxt is not None and self.cont.same_shot(c - 1, prev, nxt):
+            if (nxt is not None and float(cv2.absdiff(t_prev, self._thumb(c + j)).mean()) < max(0.6 * jump, 10.0)
+                    and self.cont.same_shot(c - 1, prev, nxt)):
                 return False  # the change went away again: a flash or a glitch
             back = self._frame(c - 1 - j)
-            if back is not None and j < lookahead and self.cont.same_shot(c - 1 - j, back, cur):
+            if (back is not None and j < lookahead
+                    and float(cv2.absdiff(self._thumb(c - 1 - j), t_cur).mean()) < max(0.6 * jump, 10.0)
+                    and self.cont.same_shot(c - 1 - j, back, cur)):
                 return False  # the frame before the candidate was the odd one out
         return True
+
+    def _thumb(self, i: int) -> np.ndarray:
+        g = self._frame(i)
+        if g is None:
+            return np.zeros((9, 16), np.uint8)
+        h, w = g.shape
+        return cv2.resize(g, (32, max(2, round(32 * h / w))), interpolation=cv2.INTER_AREA)
 
 
 def cuts_in_frames(frames: Iterable[np.ndarray], fps: float = 25.0, *, bgr: bool = False,
@@ -285,7 +311,9 @@ def detect_shots(path: str | os.PathLike[str], progress: ProgressFn | None = Non
     t = _tuning(tuning)
     fps, total = _frames.video_info(path)
     finder = _CutFinder(fps, t)
-    for i, frame in _frames.iter_small_frames(path, t["max_side"], "bgr24", should_stop=should_stop):
+    for i, frame in _frames.prefetched(_frames.iter_small_frames(path, t["max_side"], "bgr24")):
+        if i % 32 == 0:
+            check_stop(should_stop)
         finder.push(frame)
         if progress is not None and i % 50 == 0:
             progress(i, max(total, i + 1), "shots")

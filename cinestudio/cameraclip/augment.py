@@ -50,20 +50,23 @@ def swap_labels(labels: Labels, swap: dict[str, str], axis: str = "movement") ->
     return out
 
 
-def can_reverse(labels: Labels) -> bool:
+def can_reverse(labels: Labels, labels_hold: bool = False) -> bool:
+    """Whether time reversal keeps `labels` true: the movement is known and either keeps framing
+    and angle, or framing/angle hold on every frame (`labels_hold`, e.g. the simulator checks each
+    frame) or are unknown."""
     moves = labels.get("movement", ())
     if not moves:
         return False
     fixed = all(k in REVERSIBLE for k in moves)
-    return fixed or not (labels.get("framing") or labels.get("angle"))
+    return fixed or labels_hold or not (labels.get("framing") or labels.get("angle"))
 
 
 def hflip(frames: np.ndarray, labels: Labels) -> tuple[np.ndarray, Labels]:
     return frames[:, :, ::-1], swap_labels(labels, HFLIP_SWAP)
 
 
-def reverse(frames: np.ndarray, labels: Labels) -> tuple[np.ndarray, Labels]:
-    if not can_reverse(labels):
+def reverse(frames: np.ndarray, labels: Labels, labels_hold: bool = False) -> tuple[np.ndarray, Labels]:
+    if not can_reverse(labels, labels_hold):
         raise ValueError("time reversal would not keep this clip's labels true")
     return frames[::-1], swap_labels(labels, REVERSE_SWAP)
 

@@ -5,7 +5,10 @@ Accepted inputs (`load_items`):
 - an export manifest (JSON lines; any ``.jsonl``/``.json`` file, or a folder with ``manifest.jsonl``).
 Each line has ``file`` (relative to the manifest's folder, or absolute), optional ``framing``,
 ``angle``, ``movement`` (a key, a list of keys, or null), ``caption``, ``split`` and a frame
-range ``start``/``end``. Keys are checked against the taxonomy.
+range ``start``/``end``. Keys are checked against the taxonomy. ``"labels_hold": "every_frame"``
+(or the simulator's per-frame camera ``trajectory``, whose framing and angle it checks on each
+frame) says that framing and angle are true on every frame, which allows time reversal of clips
+whose movement changes what the first frame shows.
 
 `FrameCache` samples each clip's frames once (uniformly, by seeking), fits them to the model's size
 and stores them with the raw global motion of the four flip/reversal variants as ``.npz`` files, so
@@ -43,6 +46,7 @@ class ClipItem:
     split: str | None = None
     start: int = 0
     end: int | None = None
+    labels_hold: bool = False  # framing/angle true on every frame, not only overall
 
     @property
     def key(self) -> str:
@@ -110,7 +114,8 @@ def load_items(data: str | os.PathLike[str], taxonomy: Taxonomy | None = None) -
         end = entry.get("end")
         items.append(ClipItem(path=path, labels=_labels(entry, tax, where),
                               caption=entry.get("caption") or None, split=entry.get("split") or None,
-                              start=int(entry.get("start") or 0), end=None if end is None else int(end)))
+                              start=int(entry.get("start") or 0), end=None if end is None else int(end),
+                              labels_hold=entry.get("labels_hold") == "every_frame" or "trajectory" in entry))
     if not items:
         raise UserInputError(manifest, "no clips listed")
     return items

@@ -68,9 +68,24 @@ class CameraCLIP(nn.Module):
         return emb.reshape(b, t, -1)
 
     def encode_video(self, pixels: torch.Tensor, motion: torch.Tensor | None = None,
-                     normalize: bool = True) -> torch.Tensor:
-        emb = self.pooling(self.encode_frames(pixels), motion)
-        return nn.functional.normalize(emb, dim=-1) if normalize else emb
+                     normalize: bool = True, frame_index: torch.Tensor | None = None) -> torch.Tensor:
+        """Video embeddings from ``(B, T, 3, S, S)`` pixels and ``(B, T-1, F)`` motion features.
+
+        With `frame_index` ``(B, K)`` (training's sparse frame sampling), `pixels` holds only those
+        K frames of each clip ``(B, K, 3, S, S)``; the other frames are masked out of the pooling.
+        """
+        emb = self.encode_frames(pixels)
+        mask = None
+        if frame_index is not None:
+            b, k, d = emb.shape
+            t = self.spec.num_frames
+            full = emb.new_zeros((b, t, d))
+            full.scatter_(1, frame_index.unsqueeze(-1).expand(b, k, d), emb)
+            mask = torch.zeros((b, t), dtype=torch.bool, device=emb.device)
+            mask.scatter_(1, frame_index, True)
+            emb = full
+        out = self.pooling(emb, motion, mask)
+        return nn.functional.normalize(out, dim=-1) if normalize else out
 
     def tokenize(self, texts: list[str]) -> torch.Tensor:
         return self.tokenizer(list(texts)).to(self.device)

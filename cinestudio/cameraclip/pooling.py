@@ -19,11 +19,19 @@ POOLINGS = ("motion", "temporal", "mean")
 DEFAULT_POOLING = "motion"
 
 
+def masked_mean(frame_emb: torch.Tensor, frame_mask: torch.Tensor | None) -> torch.Tensor:
+    if frame_mask is None:
+        return frame_emb.mean(dim=1)
+    w = frame_mask.to(frame_emb.dtype).unsqueeze(-1)
+    return (frame_emb * w).sum(1) / w.sum(1).clamp(min=1.0)
+
+
 class MeanPooling(nn.Module):
     uses_motion = False
 
-    def forward(self, frame_emb: torch.Tensor, motion: torch.Tensor | None = None) -> torch.Tensor:
-        return frame_emb.mean(dim=1)
+    def forward(self, frame_emb: torch.Tensor, motion: torch.Tensor | None = None,
+                frame_mask: torch.Tensor | None = None) -> torch.Tensor:
+        return masked_mean(frame_emb, frame_mask)
 
 
 class TemporalPooling(nn.Module):
@@ -48,7 +56,9 @@ class TemporalPooling(nn.Module):
         self.transformer = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.out = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, embed_dim))
 
-    def forward(self, frame_emb: torch.Tensor, motion: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, frame_emb: torch.Tensor, motion: torch.Tensor | None = None,
+                frame_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """`frame_mask` ``(B, T)``, True where a frame was encoded (training may encode a subset)."""
         b, t, _ = frame_emb.shape
         if t != self.num_frames:
             raise ValueError(f"temporal pooling built for {self.num_frames} frames, got {t}")
@@ -58,8 +68,12 @@ class TemporalPooling(nn.Module):
                 raise ValueError("motion pooling needs (B, T-1, F) motion features")
             tokens.append(self.motion_in(motion.to(frame_emb.dtype)))
         x = torch.cat(tokens, dim=1) + self.pos
-        x = self.transformer(x)
-        return frame_emb.mean(dim=1) + self.out(x[:, 0])
+        pad = None
+        if frame_mask is not None:
+            pad = torch.zeros(x.shape[:2], dtype=torch.bool, device=x.device)
+            pad[:, 1:1 + t] = ~frame_mask.bool()
+        x = self.transformer(x, src_key_padding_mask=pad)
+        return masked_mean(frame_emb, frame_mask) + self.out(x[:, 0])
 
 
 def build_pooling(name: str, embed_dim: int, num_frames: int, motion_dim: int,

@@ -47,7 +47,7 @@ from cinestudio.fsutil import write_json_atomic
 from cinestudio.progress import Cancelled, ProgressFn, StopFn, check_stop
 from cinestudio.taxonomy import AXES, DEFAULT_SCHEME, Taxonomy, load_taxonomy
 
-RECIPES = ("auto", "full", "paper")
+RECIPES = ("auto", "full", "scratch", "paper")
 METRICS_NAME = "metrics.jsonl"
 PLOT_NAME = "training.png"
 
@@ -59,7 +59,7 @@ class TrainConfig:
     model: str = DEFAULT_MODEL
     pretrained: str | None = None
     pooling: str = DEFAULT_POOLING
-    recipe: str = "auto"  # auto: "paper" with pretrained weights, "full" from scratch
+    recipe: str = "auto"  # auto: "paper" with pretrained weights, "scratch" without
     epochs: int = 40
     batch_size: int = 32
     lr: float = 1e-3
@@ -74,6 +74,8 @@ class TrainConfig:
     reverse: bool = True
     jitter: bool = True
     shake: bool = True
+    train_frames: int = 3  # frames per clip through the image encoder while training (0: all)
+    full_frames_fraction: float = 0.15  # the last steps encode all frames, as inference does
     checkpoint_every: int = 100
     log_every: int = 10
     max_minutes: float | None = None
@@ -96,15 +98,21 @@ PAPER_TEXT_BLOCKS = 2
 def select_trainable(model: CameraCLIP, recipe: str) -> list[str]:
     """Set ``requires_grad`` per recipe and return the names of the trainable parameters.
 
-    ``full``: everything. ``paper``: the last 4 image blocks, ``visual.ln_post``, ``visual.proj``,
-    the last 2 text blocks, ``ln_final``, ``text_projection``, ``logit_scale`` — plus the temporal
-    pooling module, which is new in either case.
+    ``full``: everything. ``scratch`` (the default without pretrained weights): everything but the
+    text tower's token-embedding table, which stays at its random initialisation — for a
+    from-scratch model it is most of the parameters (49k tokens × width) and most of the optimizer's
+    time, and random token vectors serve a short prompt vocabulary as well as learned ones.
+    ``paper``: the last 4 image blocks, ``visual.ln_post``, ``visual.proj``, the last 2 text
+    blocks, ``ln_final``, ``text_projection``, ``logit_scale``. The temporal pooling module is new
+    and trains in every recipe.
     """
-    if recipe not in ("full", "paper"):
+    if recipe not in ("full", "scratch", "paper"):
         raise UserInputError(recipe, f"unknown recipe (known: {', '.join(RECIPES)})")
     clip = model.clip
     for p in model.parameters():
-        p.requires_grad_(recipe == "full")
+        p.requires_grad_(recipe != "paper")
+    if recipe == "scratch":
+        clip.token_embedding.weight.requires_grad_(False)
     if recipe == "paper":
         parts: list[torch.nn.Module | torch.nn.Parameter] = []
         vblocks = clip.visual.transformer.resblocks
@@ -266,7 +274,7 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
     spec = ModelSpec(model=config.model, pretrained=config.pretrained, pooling=config.pooling,
                      num_frames=config.num_frames)
     model = CameraCLIP(spec, device=device)
-    recipe = config.recipe if config.recipe != "auto" else ("paper" if config.pretrained else "full")
+    recipe = config.recipe if config.recipe != "auto" else ("paper" if config.pretrained else "scratch")
     trainable = select_trainable(model, recipe)
     optimizer = torch.optim.AdamW(_param_groups(model, config.weight_decay), lr=config.lr, betas=(0.9, 0.98),
                                   eps=1e-6)
@@ -300,7 +308,7 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
     # labels of the 4 variants, as multi-hot per axis: (variant, N, C)
     variants = [[augment.variant_labels(it.labels, v) for it in train_items] for v in range(4)]
     targets = {a: torch.tensor(np.stack([multi_hot(variants[v], tax, a) for v in range(4)])) for a in AXES}
-    reversible = np.array([augment.can_reverse(it.labels) for it in train_items])
+    reversible = np.array([augment.can_reverse(it.labels, it.labels_hold) for it in train_items])
     prompts = {a: [list(c.prompts) for c in tax.classes(a)] for a in AXES}
     captions = [it.caption for it in train_items]
     use_captions = config.caption_weight > 0 and any(captions)
@@ -343,7 +351,16 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
         flips = (rng.random(len(idx)) < 0.5) if config.flip else np.zeros(len(idx), bool)
         revs = (rng.random(len(idx)) < 0.5) & reversible[idx] if config.reverse else np.zeros(len(idx), bool)
         var = flips.astype(int) + 2 * revs.astype(int)
-        frames = np.stack([augment.variant_frames(train_table.frames[i], v) for i, v in zip(idx, var)])
+        t_all = config.num_frames
+        k = config.train_frames
+        sparse = 0 < k < t_all and step < total * (1 - config.full_frames_fraction)
+        if sparse:  # one random frame from each of k equal segments, per clip (TSN-style)
+            edges = np.linspace(0, t_all, k + 1)
+            lo, hi = np.ceil(edges[:-1]).astype(int), np.ceil(edges[1:]).astype(int)
+            fidx = np.stack([rng.integers(lo, np.maximum(hi, lo + 1)) for _ in idx]).clip(0, t_all - 1)
+        else:
+            fidx = np.tile(np.arange(t_all), (len(idx), 1))
+        frames = np.stack([augment.variant_frames(train_table.frames[i], v)[f] for i, v, f in zip(idx, var, fidx)])
         x = torch.from_numpy(frames).permute(0, 1, 4, 2, 3).float().div_(255.0)
         if config.jitter:
             x = augment.photometric(x, gen)
@@ -355,7 +372,7 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
 
         for g in optimizer.param_groups:
             g["lr"] = lr_at(step, total, config.lr, config.warmup_steps)
-        video = model.encode_video(x, motion)
+        video = model.encode_video(x, motion, frame_index=torch.from_numpy(fidx).to(device) if sparse else None)
         texts, spans = [], {}
         for a in AXES:
             chosen = [p[int(torch.randint(len(p), (1,), generator=gen))] for p in prompts[a]]
@@ -363,7 +380,10 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
             texts += chosen
         batch_caps = [captions[i] for i in idx] if use_captions else []
         cap_rows = [j for j, c in enumerate(batch_caps) if c]
-        text_emb = model.encode_texts(texts + [batch_caps[j] for j in cap_rows])
+        all_texts = texts + [batch_caps[j] for j in cap_rows]
+        unique = list(dict.fromkeys(all_texts))  # encode each distinct text once
+        where = {t: i for i, t in enumerate(unique)}
+        text_emb = model.encode_texts(unique)[torch.tensor([where[t] for t in all_texts], device=device)]
         scale = model.logit_scale.exp().clamp(max=100.0)
         losses = {}
         for a in AXES:

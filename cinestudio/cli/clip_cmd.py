@@ -26,8 +26,8 @@ def train_cmd(
     model: str = typer.Option("cameraclip-tiny", "--model", help="open_clip architecture."),
     pretrained: str | None = typer.Option(None, "--pretrained", help="open_clip tag (e.g. openai) or checkpoint file."),
     pooling: str = typer.Option("motion", "--pooling", help="Temporal pooling: motion (default), temporal or mean."),
-    recipe: str = typer.Option("auto", "--recipe", help="full, paper (last blocks only) or auto "
-                                                        "(paper with --pretrained, else full)."),
+    recipe: str = typer.Option("auto", "--recipe", help="full, scratch (all but the token-embedding table), paper (last blocks only) or auto "
+                                                        "(paper with --pretrained, else scratch)."),
     epochs: int = typer.Option(40, "--epochs", min=1),
     batch_size: int = typer.Option(32, "--batch-size", min=2),
     lr: float = typer.Option(1e-3, "--lr"),

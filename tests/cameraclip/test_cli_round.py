@@ -26,7 +26,8 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
     summary = json.loads(res.stdout)
     assert summary["steps"] == summary["total_steps"] > 0
     config = json.loads((run / "config.json").read_text(encoding="utf-8"))
-    assert config["recipe"] == "full" and "clip.logit_scale" in config["trainable_parameters"]
+    assert config["recipe"] == "scratch" and "clip.logit_scale" in config["trainable_parameters"]
+    assert "clip.token_embedding.weight" not in config["trainable_parameters"]
     assert (run / "model.safetensors").is_file() and (run / "checkpoints" / "last.safetensors").is_file()
     assert (run / "training.png").stat().st_size > 0
     metrics = [json.loads(x) for x in (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]

@@ -13,9 +13,10 @@ duplicates (same bytes, or same frames: a renamed or re-encoded copy), writes th
 
 - a process killed at any point leaves either the whole file in or nothing of it; the next run
   skips what is in and imports the rest;
-- two processes importing into one workspace serialise only on that short transaction (SQLite
-  ``BEGIN IMMEDIATE``); the duplicate checks run inside it, so a file both of them analysed
-  goes in once and the other reports it as already imported;
+- two processes importing into one workspace share the work: each claims a file before
+  analysing it (`claims`) and leaves files claimed by the other for the end; they serialise only
+  on the short transaction (SQLite ``BEGIN IMMEDIATE``), and since the duplicate checks run inside
+  it, a file goes in once whatever happens to the claims;
 - a file that cannot be read is reported with its reason and the others still go in.
 """
 
@@ -23,12 +24,14 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cinestudio.dataset import fingerprint as fp
+from cinestudio.dataset.claims import Claims
 from cinestudio.dataset.analysis import DEFAULT_MIN_FRAMES, VideoAnalysis, analyse_video
 from cinestudio.dataset.prelabel import Prelabeller, default_prelabellers
 from cinestudio.dataset.scheme import scheme_ref, workspace_taxonomy
@@ -46,6 +49,7 @@ VIDEO_SUFFIXES = frozenset({
     ".mts", ".m2ts", ".wmv", ".flv", ".3gp", ".ogv", ".dv", ".mxf", ".gif",
 })
 ACTOR = "import"
+WAIT_POLL_S = 0.1
 
 
 @dataclass
@@ -167,22 +171,24 @@ def import_paths(store: WorkspaceStore, paths: Sequence[str | os.PathLike[str]],
     report = report if report is not None else ImportReport()
     report.files += len(files)
     total = len(files)
-    for k, path in enumerate(files):
-        if should_stop is not None and should_stop():
-            report.cancelled = True
-            raise ImportCancelled(report)
+    claims = Claims(store.paths.media_dir / ".claims")
+    deferred: list[tuple[int, Path]] = []
+
+    def one(k: int, path: Path, wait: bool) -> None:
         name = path.name
 
-        def file_progress(done: int, of: int, message: str = "", _k: int = k, _n: str = name) -> None:
+        def file_progress(done: int, of: int, message: str = "") -> None:
             if progress is not None:
                 pct = int(100 * done / of) if of else 0
-                progress(_k, total, f"{_n} ({message} {pct}%)")
+                progress(k, total, f"{name} ({message} {pct}%)")
 
         if progress is not None:
             progress(k, total, name)
         try:
-            import_file(store, path, report, min_frames=minimum, prelabellers=labellers,
-                        scheme=scheme, progress=file_progress, should_stop=should_stop)
+            if not import_file(store, path, report, min_frames=minimum, prelabellers=labellers,
+                               scheme=scheme, progress=file_progress, should_stop=should_stop,
+                               claims=claims, wait=wait):
+                deferred.append((k, path))
         except Cancelled:
             report.cancelled = True
             raise ImportCancelled(report) from None
@@ -192,6 +198,15 @@ def import_paths(store: WorkspaceStore, paths: Sequence[str | os.PathLike[str]],
             log.exception("import of %s failed", path)
             report.errors.append({"path": os.fspath(path),
                                   "error": f"internal error: {type(exc).__name__}: {exc}"})
+
+    for k, path in enumerate(files):
+        if should_stop is not None and should_stop():
+            report.cancelled = True
+            raise ImportCancelled(report)
+        one(k, path, wait=False)
+    # Files another importer was busy with: by now usually in (then reported as such).
+    for k, path in list(deferred):
+        one(k, path, wait=True)
     if progress is not None:
         progress(total, total, "done")
     return report
@@ -200,8 +215,14 @@ def import_paths(store: WorkspaceStore, paths: Sequence[str | os.PathLike[str]],
 def import_file(store: WorkspaceStore, path: str | os.PathLike[str], report: ImportReport, *,
                 min_frames: int = DEFAULT_MIN_FRAMES, prelabellers: Sequence[Prelabeller] = (),
                 scheme: str | None = None, progress: ProgressFn | None = None,
-                should_stop: StopFn | None = None) -> None:
-    """Import one file, adding its outcome to `report` (errors raise; see `import_paths`)."""
+                should_stop: StopFn | None = None, claims: Claims | None = None,
+                wait: bool = True) -> bool:
+    """Import one file, adding its outcome to `report` (errors raise; see `import_paths`).
+
+    With `claims`, a file another live importer is working on is left alone: with `wait`
+    False the call returns False at once (come back later), with `wait` True it waits for the
+    other importer to finish (or die) first. Returns True when the file was dealt with.
+    """
     path = Path(path)
     shown = os.fspath(path)
     if path.is_dir():
@@ -209,21 +230,48 @@ def import_file(store: WorkspaceStore, path: str | os.PathLike[str], report: Imp
     resolved = path.resolve()
     size = resolved.stat().st_size
     sha = fp.sha256_file(resolved, should_stop)
-    known = store.sources.find_by_hash(sha)
-    if known is not None:
-        _report_known(report, shown, resolved, known, "sha256")
-        return
-    check_stop(should_stop)
-    info = probe(resolved)
-    analysis = analyse_video(resolved, min_frames=min_frames, scheme=scheme, info=info,
-                             progress=progress, should_stop=should_stop)
-    per_origin: dict[tuple[str, str | None], list[list[PrelabelSpec]]] = {}
-    for labeller in prelabellers:
+    claim = None
+    while True:
+        known = store.sources.find_by_hash(sha)
+        if known is not None:
+            _report_known(report, shown, resolved, known, "sha256")
+            return True
+        if claims is None:
+            break
+        claim = claims.claim(sha)
+        if claim is not None:
+            break
+        if not wait:
+            return False
         check_stop(should_stop)
-        per_origin[(labeller.origin, labeller.model_id)] = [
-            list(labeller.prelabel(analysis, shot)) for shot in analysis.shots]
-    check_stop(should_stop)
-    _commit(store, resolved, shown, sha, size, analysis, per_origin, report)
+        if progress is not None:
+            progress(0, 1, "another importer is on it")
+        time.sleep(WAIT_POLL_S)
+    try:
+        check_stop(should_stop)
+
+        def tick(done: int, of: int, message: str = "") -> None:
+            if claim is not None:
+                claim.touch()
+            if progress is not None:
+                progress(done, of, message)
+
+        info = probe(resolved)
+        analysis = analyse_video(resolved, min_frames=min_frames, scheme=scheme, info=info,
+                                 progress=tick, should_stop=should_stop)
+        per_origin: dict[tuple[str, str | None], list[list[PrelabelSpec]]] = {}
+        for labeller in prelabellers:
+            check_stop(should_stop)
+            per_origin[(labeller.origin, labeller.model_id)] = [
+                list(labeller.prelabel(analysis, shot)) for shot in analysis.shots]
+            if claim is not None:
+                claim.touch()
+        check_stop(should_stop)
+        _commit(store, resolved, shown, sha, size, analysis, per_origin, report)
+    finally:
+        if claim is not None:
+            claim.release()
+    return True
 
 
 def _report_known(report: ImportReport, shown: str, resolved: Path, known: SourceRecord,
@@ -234,7 +282,7 @@ def _report_known(report: ImportReport, shown: str, resolved: Path, known: Sourc
     entry: dict[str, Any] = {"path": shown, "duplicate_of": known.path, "source_id": known.id,
                              "match": "identical bytes" if match == "sha256" else "same frames"}
     if distance is not None:
-        entry["distance_bits"] = round(distance, 2)
+        entry["distance"] = round(distance, 3)
     report.duplicates.append(entry)
 
 

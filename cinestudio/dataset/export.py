@@ -90,7 +90,7 @@ def parse_split(text: str | Sequence[float] | None) -> tuple[float, ...]:
 def stratified_split(rows: Sequence[dict[str, Any]], fractions: Sequence[float], seed: int = 0,
                      group_key: str = "source_id") -> dict[int, str]:
     """clip_id -> split name. Whole groups (sources) are assigned greedily, largest first, to
-    the split that most lacks their classes relative to the target fractions."""
+    the split that most lacks their classes (and clips) relative to its target fraction."""
     names = SPLIT_NAMES[:len(fractions)]
     groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
@@ -112,14 +112,18 @@ def stratified_split(rows: Sequence[dict[str, Any]], fractions: Sequence[float],
     size: dict[str, int] = {s: 0 for s in names}
     out: dict[int, str] = {}
     for g in order:
+        # Relative deficits (what split s still lacks of each of the group's classes, and of
+        # clips overall, as a fraction of what it should get): largest wins, ties go to the
+        # larger split.
         best, best_score = None, None
-        for s, frac in zip(names, fractions):
+        n_classes = sum(group_classes[g].values()) or 1
+        for s, frac in sorted(zip(names, fractions), key=lambda sf: -sf[1]):
             if frac <= 0:
                 continue
-            score = sum(cnt * (frac * class_total[k] - have[s][k]) / class_total[k]
-                        for k, cnt in group_classes[g].items())
-            score += len(groups[g]) * (frac * n_total - size[s]) / max(1, n_total)
-            if best_score is None or score > best_score + 1e-12:
+            score = sum(cnt * (frac * class_total[k] - have[s][k]) / (frac * class_total[k])
+                        for k, cnt in group_classes[g].items()) / n_classes
+            score += (frac * n_total - size[s]) / (frac * n_total)
+            if best_score is None or score > best_score + 1e-9:
                 best, best_score = s, score
         assert best is not None
         have[best].update(group_classes[g])

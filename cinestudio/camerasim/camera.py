@@ -112,15 +112,18 @@ def _deg(a: float) -> float:
     return a * 180.0 / math.pi
 
 
+def _cross(a, b) -> np.ndarray:
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+
+
 def rotation_c2w(yaw: float, pitch: float, roll: float) -> np.ndarray:
     """Columns: the camera's right, up and forward axes in world coordinates."""
     y, p, r = _rad(yaw), _rad(pitch), _rad(roll)
-    f = np.array([math.sin(y) * math.cos(p), math.sin(p), math.cos(y) * math.cos(p)])
-    r0 = np.array([math.cos(y), 0.0, -math.sin(y)])
-    u0 = np.cross(f, r0)
-    right = r0 * math.cos(r) - u0 * math.sin(r)
-    up = u0 * math.cos(r) + r0 * math.sin(r)
-    return np.stack([right, up, f], axis=1)
+    sy, cy, sp, cp, sr, cr = math.sin(y), math.cos(y), math.sin(p), math.cos(p), math.sin(r), math.cos(r)
+    f = (sy * cp, sp, cy * cp)
+    r0 = (cy, 0.0, -sy)
+    u0 = (f[1] * r0[2] - f[2] * r0[1], f[2] * r0[0] - f[0] * r0[2], f[0] * r0[1] - f[1] * r0[0])
+    return np.array([[r0[i] * cr - u0[i] * sr, u0[i] * cr + r0[i] * sr, f[i]] for i in range(3)])
 
 
 def ypr_from_c2w(m: np.ndarray) -> tuple[float, float, float]:
@@ -133,7 +136,7 @@ def ypr_from_c2w(m: np.ndarray) -> tuple[float, float, float]:
     yaw = _deg(math.atan2(f[0], f[2]))
     y = _rad(yaw)
     r0 = np.array([math.cos(y), 0.0, -math.sin(y)])
-    u0 = np.cross(f, r0)
+    u0 = _cross(f, r0)
     roll = _deg(math.atan2(-float(right @ u0), float(right @ r0)))
     return yaw, pitch, roll
 

@@ -287,7 +287,8 @@ def draw_head(style: FigureStyle, rng: np.random.Generator, ppm: float, view: st
     long_hair = style.hair_style == "long"
     if view == "back":
         if long_hair:
-            c.poly([(-0.055 * H, 0.96 * H), (0.055 * H, 0.96 * H), (0.06 * H, 0.83 * H), (-0.06 * H, 0.83 * H)], hair)
+            c.poly([(-0.055 * H, 0.94 * H), (0.055 * H, 0.94 * H), (0.06 * H, 0.85 * H), (-0.06 * H, 0.85 * H)], hair)
+            c.ellipse(0, 0.85 * H, 0.06 * H, 0.018 * H, hair)
         c.ellipse(-rx * 1.02, cy, 0.009 * H, 0.015 * H, dark)
         c.ellipse(rx * 1.02, cy, 0.009 * H, 0.015 * H, dark)
         c.ellipse(0, cy + 0.004 * H, rx * 1.04, ry * 1.02, hair if style.hair_style != "bald" else skin)
@@ -320,7 +321,9 @@ def draw_head(style: FigureStyle, rng: np.random.Generator, ppm: float, view: st
         return _shade_head(c, rng, style, cy, x0=-0.004 * H)
     # front
     if long_hair:
-        c.poly([(-0.058 * H, 0.97 * H), (0.058 * H, 0.97 * H), (0.066 * H, 0.83 * H), (-0.066 * H, 0.83 * H)], hair)
+        c.ellipse(0, 0.93 * H, 0.058 * H, 0.075 * H, hair)
+        c.poly([(-0.058 * H, 0.93 * H), (0.058 * H, 0.93 * H), (0.06 * H, 0.85 * H), (-0.06 * H, 0.85 * H)], hair)
+        c.ellipse(0, 0.85 * H, 0.06 * H, 0.018 * H, hair)
     for sgn in (-1, 1):
         c.ellipse(sgn * rx * 1.0, 0.93 * H, 0.009 * H, 0.016 * H, dark)
     c.ellipse(0, cy, rx, ry, skin)

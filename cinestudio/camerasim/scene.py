@@ -151,9 +151,9 @@ def make_lighting(rng: Rng, time_of_day: str, indoor: bool = False) -> Lighting:
     elif time_of_day == "golden":
         el, zen, hor, sun, s, amb = rng.uniform(2, 9), (0.32, 0.42, 0.7), (1.0, 0.68, 0.4), (1.0, 0.72, 0.42), 0.8, 0.33
     elif time_of_day == "dusk":
-        el, zen, hor, sun, s, amb = rng.uniform(-6, -1), (0.1, 0.13, 0.32), (0.85, 0.48, 0.38), (0.9, 0.5, 0.4), 0.1, 0.3
+        el, zen, hor, sun, s, amb = rng.uniform(-6, -1), (0.1, 0.13, 0.32), (0.85, 0.48, 0.38), (0.9, 0.5, 0.4), 0.1, 0.4
     elif time_of_day == "night":
-        el, zen, hor, sun, s, amb = rng.uniform(20, 50), (0.02, 0.03, 0.08), (0.07, 0.09, 0.16), (0.55, 0.6, 0.75), 0.18, 0.14
+        el, zen, hor, sun, s, amb = rng.uniform(20, 50), (0.02, 0.03, 0.08), (0.07, 0.09, 0.16), (0.6, 0.65, 0.8), 0.3, 0.26
     else:  # overcast
         el, zen, hor, sun, s, amb = rng.uniform(25, 60), (0.6, 0.63, 0.68), (0.8, 0.81, 0.83), (1.0, 1.0, 1.0), 0.08, 0.72
     e = math.radians(el)
@@ -810,9 +810,9 @@ def ground_overlay(rng: Rng, groups: list, centre: np.ndarray, extent: float, px
 def make_post_fx(rng: Rng, time_of_day: str) -> PostFX:
     exposure = float(rng.uniform(0.85, 1.2))
     if time_of_day == "night":
-        exposure *= float(rng.uniform(1.8, 2.6))
+        exposure *= float(rng.uniform(1.6, 2.2))
     elif time_of_day == "dusk":
-        exposure *= 1.3
+        exposure *= 1.2
     return PostFX(
         exposure=exposure,
         contrast=float(rng.uniform(0.85, 1.2)),

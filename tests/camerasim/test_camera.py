@@ -1,0 +1,105 @@
+"""The camera model and its label definitions, checked geometrically (no rendering)."""
+
+import itertools
+import math
+import zlib
+
+import numpy as np
+import pytest
+
+from cinestudio.camerasim.camera import (ANGLE_SPECS, FRAMING_VISIBLE_HEIGHT, Camera, MoveParams, PathContext,
+                                         angle_ok, apply_move, frame_subject, rotation_c2w, ypr_from_c2w)
+from cinestudio.camerasim.shot import ShotSpec, plan_shot
+from cinestudio.taxonomy import load_taxonomy
+
+W = H = 128
+CAM = Camera((0.0, 1.6, -5.0), yaw=0.0, pitch=0.0, roll=0.0, focal_mm=35.0)
+CTX = PathContext(W, H, np.array([0.0, 1.6, 0.0]), 5.0)
+
+
+def project(cam, pts):
+    uv, z = cam.project(np.asarray(pts, float), W, H)
+    assert (z > 0).all()
+    return uv
+
+
+def test_conventions_yaw_right_pitch_up_roll_clockwise():
+    ahead = [[0.0, 1.6, 0.0]]
+    # yaw +10: the camera turns right, so a point straight ahead appears left of centre
+    assert project(CAM.replace(yaw=10.0), ahead)[0, 0] < (W - 1) / 2 - 5
+    # pitch +10: the camera looks up, so the point appears below centre (image y grows down)
+    assert project(CAM.replace(pitch=10.0), ahead)[0, 1] > (H - 1) / 2 + 5
+    # roll +10 (clockwise from behind): a point right of centre rises on screen
+    right = [[1.0, 1.6, 0.0]]
+    assert project(CAM.replace(roll=10.0), right)[0, 1] < project(CAM, right)[0, 1] - 2
+
+
+def test_ypr_round_trip():
+    for yaw, pitch, roll in itertools.product((-170.0, -30.0, 0.0, 45.0), (-80.0, -20.0, 0.0, 60.0), (-25.0, 0.0, 12.0)):
+        assert np.allclose(ypr_from_c2w(rotation_c2w(yaw, pitch, roll)), (yaw, pitch, roll), atol=1e-6)
+
+
+@pytest.mark.parametrize("kind,amount,expect", [
+    ("pan_left", 10, "right"), ("pan_right", 10, "left"), ("tilt_up", 10, "down"), ("tilt_down", 10, "up"),
+    ("truck_left", 1.0, "right"), ("truck_right", 1.0, "left"), ("pedestal_up", 1.0, "down"),
+    ("pedestal_down", 1.0, "up"), ("zoom_in", 1.5, "grow"), ("zoom_out", 1.5, "shrink"),
+    ("dolly_in", 1.5, "grow"), ("dolly_out", 1.5, "shrink"),
+])
+def test_moves_push_content_the_taxonomy_way(kind, amount, expect):
+    pts = np.array([[0.0, 1.6, 0.0], [0.5, 2.1, 0.0]])
+    cam, _ = apply_move(CAM, MoveParams(kind, amount), 1.0, CTX)
+    a, b = project(CAM, pts), project(cam, pts)
+    d = b[0] - a[0]
+    size_a, size_b = np.linalg.norm(a[1] - a[0]), np.linalg.norm(b[1] - b[0])
+    if expect == "right":
+        assert d[0] > 5
+    elif expect == "left":
+        assert d[0] < -5
+    elif expect == "down":
+        assert d[1] > 5
+    elif expect == "up":
+        assert d[1] < -5
+    elif expect == "grow":
+        assert size_b > size_a * 1.3
+    else:
+        assert size_b < size_a / 1.3
+
+
+def test_roll_clockwise_turns_content_anticlockwise_and_arc_keeps_target():
+    cam, _ = apply_move(CAM, MoveParams("roll_clockwise", 15), 1.0, CTX)
+    centre = np.array([(W - 1) / 2, (H - 1) / 2])
+    v0 = project(CAM, [[1.0, 1.6, 0.0]])[0] - centre
+    v1 = project(cam, [[1.0, 1.6, 0.0]])[0] - centre
+    # on screen (y down), anticlockwise means the angle measured with atan2(-y, x) grows
+    assert math.atan2(-v1[1], v1[0]) > math.atan2(-v0[1], v0[0]) + math.radians(10)
+    for kind in ("arc_left", "arc_right"):
+        arc, _ = apply_move(CAM, MoveParams(kind, 30), 1.0, CTX)
+        assert np.allclose(project(arc, [[0.0, 1.6, 0.0]])[0], centre, atol=0.5)
+        # arc_left: the camera moves to its own left
+        moved = np.asarray(arc.position) - np.asarray(CAM.position)
+        assert (moved @ CAM.right < 0) == (kind == "arc_left")
+
+
+@pytest.mark.parametrize("framing,angle", list(itertools.product(FRAMING_VISIBLE_HEIGHT, ANGLE_SPECS)))
+def test_frame_subject_lands_in_its_classes(framing, angle):
+    rng = np.random.default_rng(zlib.crc32(f"{framing}/{angle}".encode()))
+    fr = frame_subject(rng, framing, angle, W, H)
+    lo, hi = FRAMING_VISIBLE_HEIGHT[framing]
+    assert lo * 0.999 <= fr.camera.visible_height_at(fr.subject_depth, W, H) <= hi * 1.001
+    assert angle_ok(angle, fr.camera)
+    assert fr.camera.height >= 0.05
+
+
+def test_every_frame_of_a_planned_path_stays_in_class():
+    tax = load_taxonomy("extended")
+    for i, move in enumerate(tax.keys("movement")):
+        framing = tax.keys("framing")[i % 7]
+        angle = tax.keys("angle")[i % 6]
+        spec = ShotSpec(framing, angle, [move], frames=8, size=W, seed=i)
+        plan = plan_shot(spec, np.random.default_rng(i))
+        for cam, off in zip(plan.path.cameras, plan.path.subject_offsets):
+            assert angle_ok(angle, cam), (move, angle, cam)
+            v = cam.visible_height_at(cam.depth_of(plan.target + off), W, H)
+            lo, hi = FRAMING_VISIBLE_HEIGHT[framing]
+            s = plan.subject_height / 1.75
+            assert lo * s * 0.99 <= v <= hi * s * 1.01, (move, framing, v)

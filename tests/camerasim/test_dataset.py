@@ -1,0 +1,108 @@
+"""The dataset generator and the ``cinestudio simulate`` command."""
+
+import json
+import subprocess
+import sys
+from collections import Counter
+
+import av
+import numpy as np
+import pytest
+
+from cinestudio.camerasim.dataset import LABELS, plan_dataset, simulate_dataset
+from cinestudio.errors import UserInputError
+from cinestudio.progress import Cancelled
+from cinestudio.taxonomy import AXES, load_taxonomy
+
+SMALL = dict(size=32, frames=4, fps=8)
+
+
+@pytest.mark.parametrize("scheme,per_class", [("cinematic2k", 1), ("cinematic2k", 3), ("extended", 1)])
+def test_plan_makes_every_class_a_target_per_class_times(scheme, per_class):
+    tax = load_taxonomy(scheme)
+    plans = plan_dataset(per_class, seed=5, scheme=scheme)
+    assert len(plans) == per_class * len(tax)
+    for axis in AXES:
+        targets = Counter(getattr(p, axis) for p in plans if p.target_axis == axis)
+        assert targets == {k: per_class for k in tax.keys(axis)}
+        # the other axes are balanced too: counts differ by at most one... per target block
+        counts = Counter(getattr(p, axis) for p in plans)
+        assert set(counts) == set(tax.keys(axis)) and min(counts.values()) >= per_class
+    assert plan_dataset(per_class, 5, scheme) == plans
+    assert plan_dataset(per_class, 6, scheme) != plans
+
+
+def test_plan_rejects_bad_input():
+    with pytest.raises(UserInputError):
+        plan_dataset(0, 1)
+    with pytest.raises(UserInputError):
+        plan_dataset(1, 1, scheme="no_such_scheme")
+
+
+def _decode(path):
+    with av.open(str(path)) as c:
+        return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
+
+
+def test_simulate_covers_all_classes_and_is_deterministic(tmp_path):
+    a = simulate_dataset(tmp_path / "a", per_class=1, seed=42, **SMALL)
+    assert a["clips"] == 20
+    lines = (tmp_path / "a" / LABELS).read_text(encoding="utf-8").splitlines()
+    recs = [json.loads(x) for x in lines]
+    assert len(recs) == 20
+    tax = load_taxonomy("cinematic2k")
+    for axis in AXES:
+        assert {r[axis] for r in recs} == set(tax.keys(axis))
+        assert a["per_class_counts"][axis] == dict(Counter(r[axis] for r in recs))
+    for r in recs:
+        assert not r["file"].startswith("/") and (tmp_path / "a" / r["file"]).is_file()
+        for key in ("caption", "start_position", "end_position", "yaw", "pitch", "roll", "focal_mm", "focus_m",
+                    "subject_distance", "trajectory", "moves"):
+            assert key in r, key
+        assert len(r["trajectory"]) == 4 and r["caption"].endswith(".") and len(r["caption"]) > 30
+    assert len({r["caption"] for r in recs}) == 20
+    # same arguments elsewhere: byte-identical labels and identical pictures
+    simulate_dataset(tmp_path / "b", per_class=1, seed=42, **SMALL)
+    assert (tmp_path / "b" / LABELS).read_bytes() == (tmp_path / "a" / LABELS).read_bytes()
+    for r in recs[:3]:
+        fa, fb = _decode(tmp_path / "a" / r["file"]), _decode(tmp_path / "b" / r["file"])
+        assert fa.shape == (4, 32, 32, 3) and np.array_equal(fa, fb)
+
+
+def test_interrupted_run_leaves_consistent_labels_and_resumes(tmp_path):
+    calls = {"n": 0}
+
+    def stop_after_five():
+        calls["n"] += 1
+        return calls["n"] > 5
+
+    out = tmp_path / "ds"
+    with pytest.raises(Cancelled):
+        simulate_dataset(out, per_class=1, seed=9, should_stop=stop_after_five, **SMALL)
+    recs = [json.loads(x) for x in (out / LABELS).read_text(encoding="utf-8").splitlines()]
+    assert len(recs) == 5 and all((out / r["file"]).is_file() for r in recs)
+    seen = []
+    simulate_dataset(out, per_class=1, seed=9, progress=lambda d, t, m="": seen.append(d), **SMALL)
+    assert seen[0] == 5 and seen[-1] == 20
+    simulate_dataset(tmp_path / "whole", per_class=1, seed=9, **SMALL)
+    assert (out / LABELS).read_bytes() == (tmp_path / "whole" / LABELS).read_bytes()
+    # other settings in the same folder are refused
+    with pytest.raises(UserInputError):
+        simulate_dataset(out, per_class=2, seed=9, **SMALL)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "cinestudio", *args], capture_output=True, text=True,
+                          encoding="utf-8", timeout=300)
+
+
+def test_cli_simulate_json_and_errors(tmp_path):
+    out = tmp_path / "plan séquence 日本"
+    r = run_cli("simulate", str(out), "--per-class", "1", "--seed", "3", "--size", "32", "--frames", "3", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert set(data) == {"out", "clips", "labels", "per_class_counts"} and data["clips"] == 20
+    assert sum(data["per_class_counts"]["movement"].values()) == 20
+    bad = run_cli("simulate", str(tmp_path / "x"), "--per-class", "1", "--scheme", "nope", "--json")
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert len(bad.stderr.strip().splitlines()) == 1 and bad.stderr.startswith("error: nope: ")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTabWidget, QWidget
+from PySide6.QtWidgets import (QDialog, QFileDialog, QMainWindow, QMessageBox, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from cinestudio import __version__
 from cinestudio.gui.widgets.coming_later import ComingLater
@@ -64,16 +65,37 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
 
         help_menu = self.menuBar().addMenu("&Help")
+        reference = QAction("&Taxonomy reference", self)
+        reference.setShortcut(QKeySequence("F1"))
+        reference.triggered.connect(self.show_taxonomy)
+        help_menu.addAction(reference)
         about = QAction("&About CineStudio", self)
         about.triggered.connect(lambda: QMessageBox.about(
             self, "About CineStudio",
             f"CineStudio {__version__}\nCinematic-language control for text-to-video diffusion."))
         help_menu.addAction(about)
 
+    def show_taxonomy(self) -> QDialog:
+        """The taxonomy's classes, definitions and CameraCLIP prompts, in a window of its own."""
+        from cinestudio.gui.widgets.taxonomy_browser import TaxonomyBrowser
+
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Taxonomy reference")
+        dialog.resize(560, 520)
+        layout = QVBoxLayout(dialog)
+        dialog.browser = TaxonomyBrowser(self.annotate_tab.taxonomy)
+        layout.addWidget(dialog.browser)
+        dialog.show()
+        return dialog
+
     def _choose_workspace(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open workspace", str(self.workspace))
         if folder:
             self.open_workspace(Path(folder))
+
+    def closeEvent(self, event) -> None:
+        self.annotate_tab.shutdown()
+        super().closeEvent(event)
 
     def open_workspace(self, folder: Path) -> None:
         self.workspace = folder

@@ -16,10 +16,20 @@ def test_main_window_has_the_three_tabs_and_switches_by_shortcut(qtbot, tmp_path
     assert "arrives with" in storyboard_text
 
 
-def test_taxonomy_browser_shows_the_selected_class_definition(qtbot, tmp_path):
+def test_label_pickers_show_each_class_definition(qtbot, tmp_path):
     window = MainWindow(tmp_path)
     qtbot.addWidget(window)
-    browser = window.annotate_tab.taxonomy_browser
+    picker = window.annotate_tab.panel.pickers["movement"]
+    button = picker.buttons["pan_left"]
+    assert "content moves right" in button.toolTip() and "Pan left" in button.toolTip()
+    picker.set_value(["pan_left"])
+    assert "Pan left" in picker.definition.text() and "content moves right" in picker.definition.text()
+
+
+def test_taxonomy_reference_shows_the_selected_class_definition(qtbot, tmp_path):
+    window = MainWindow(tmp_path)
+    qtbot.addWidget(window)
+    browser = window.show_taxonomy().browser
     browser.axis_tabs.setCurrentIndex(2)
     browser.lists["movement"].setCurrentRow(1)
     assert "Pan left" in browser.details.text() and "content moves right" in browser.details.text()

@@ -116,26 +116,25 @@ class _Runnable(QRunnable):
 
     def run(self) -> None:
         task, relay = self.task, self.relay
+        kind, payload = "cancelled", None
         try:
-            if task.cancelled:
-                relay.event.emit(task.id, "cancelled", None)
-                return
-            kwargs = dict(self.kwargs)
-            if _accepts(self.fn, "should_stop"):
-                kwargs.setdefault("should_stop", task.should_stop)
-            if _accepts(self.fn, "progress"):
-                kwargs.setdefault("progress", lambda done, total, message="":
-                                  relay.event.emit(task.id, "progress", (done, total, message)))
-            try:
-                result = self.fn(*self.args, **kwargs)
-            except BaseException as exc:  # delivered to on_error on the UI thread
-                exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
-                relay.event.emit(task.id, "error", exc)
-            else:
-                relay.event.emit(task.id, "result", result)
+            if not task.cancelled:
+                kwargs = dict(self.kwargs)
+                if _accepts(self.fn, "should_stop"):
+                    kwargs.setdefault("should_stop", task.should_stop)
+                if _accepts(self.fn, "progress"):
+                    kwargs.setdefault("progress", lambda done, total, message="":
+                                      relay.event.emit(task.id, "progress", (done, total, message)))
+                try:
+                    kind, payload = "result", self.fn(*self.args, **kwargs)
+                except BaseException as exc:  # delivered to on_error on the UI thread
+                    exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
+                    kind, payload = "error", exc
         finally:
+            # finished before the result is posted: whoever sees the result sees the task done
             task.done.set()
             _unregister(self.token)
+        relay.event.emit(task.id, kind, payload)
 
 
 class TaskRunner(QObject):

@@ -350,5 +350,10 @@ class PlayerWidget(QWidget):
             f"{self.position:>4} / {n - 1}  {timecode(self.position, self.fps)}")
 
     def shutdown(self) -> None:
+        """Stop playback and the decoder thread (the owner calls it when it closes)."""
         self.pause()
         self.source.shutdown()
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)

@@ -229,3 +229,21 @@ def test_cameraclip_prelabels_only_when_the_setting_names_a_run(store, footage, 
     assert cc == [("angle", 0, "high_angle", 0.9), ("framing", 0, "long_shot", 0.7),
                   ("framing", 1, "close_up", 0.2), ("movement", 0, "pan_right", 0.3)]
     assert loaded == [run] and clip.labels == ()
+
+
+def test_bad_and_awkward_inputs(store, tmp_path):
+    from tests.helpers.videos import make_corrupt_files
+
+    files = make_corrupt_files(tmp_path / "bad")
+    names = ("empty", "text_mp4", "image_as_mp4", "no_moov", "truncated_tail", "lying_avi",
+             "non_ascii")
+    report = import_paths(store, [files[n] for n in names], min_frames=4)
+    failed = {e["path"]: e["error"] for e in report.errors}
+    assert set(failed) == {str(files[n]) for n in ("empty", "text_mp4", "image_as_mp4", "no_moov")}
+    assert "empty" in failed[str(files["empty"])] and "moov" in failed[str(files["no_moov"])]
+    frames = {e["path"]: e["frames"] for e in report.imported}
+    assert frames[str(files["lying_avi"])] == 28                 # not the 40 its header claims
+    assert frames[str(files["non_ascii"])] == 12
+    assert 0 < frames[str(files["truncated_tail"])] < 20
+    (src,) = [s for s in store.sources.all() if s.display_name == "plan séquence 日本.mp4"]
+    assert len(store.clips.find(source_id=src.id)) == 1

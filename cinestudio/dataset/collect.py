@@ -240,6 +240,11 @@ def import_file(store: WorkspaceStore, path: str | os.PathLike[str], report: Imp
             break
         claim = claims.claim(sha)
         if claim is not None:
+            known = store.sources.find_by_hash(sha)   # it may have gone in meanwhile
+            if known is not None:
+                claim.release()
+                _report_known(report, shown, resolved, known, "sha256")
+                return True
             break
         if not wait:
             return False

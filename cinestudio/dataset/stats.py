@@ -8,7 +8,6 @@ Cohen's kappa when exactly two annotators are involved, Fleiss' kappa otherwise 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -85,12 +84,11 @@ def dataset_stats(store: WorkspaceStore) -> dict[str, Any]:
         result = agreement(items).to_dict()
         result["disagreements"] = sum(1 for d in items if len(set(d.values())) > 1)
         agreement_out[axis] = result
-    annotators = Counter(lab_annotator for lab_annotator in store.labels.annotators())
     return {
         "scheme": tax.scheme,
         "sources": store.sources.count(),
         "clips": {**stages, "total": sum(stages.values())},
-        "annotators": sorted(annotators),
+        "annotators": store.labels.annotators(),
         "labels": store.labels.count(),
         "reviews": store.reviews.count(),
         "balance": {"verified": verified, "labels": labelled, "prelabels": suggested},

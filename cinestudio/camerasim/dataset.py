@@ -141,9 +141,13 @@ def _dumps(record: dict) -> str:
 
 def simulate_dataset(out_dir: str | os.PathLike[str], per_class: int, seed: int, size: int = 64, frames: int = 16,
                      fps: float = 8, scheme: str = "cinematic2k", progress: ProgressFn | None = None,
-                     should_stop: StopFn | None = None) -> dict:
+                     should_stop: StopFn | None = None, crf: int = 0) -> dict:
     """Render a labelled dataset into `out_dir`; returns a summary
-    ``{"out", "clips", "labels", "per_class_counts"}``."""
+    ``{"out", "clips", "labels", "per_class_counts"}``.
+
+    `crf` is the H.264 quality: 0 (the default) is lossless, so the decoded frames are exactly
+    the rendered ones and identical from run to run (x264's lossy output was seen to differ
+    slightly between runs of the same input); higher values make smaller files."""
     from cinestudio.media.encode import write_mp4
 
     if size < 16 or size > 2048:
@@ -152,12 +156,14 @@ def simulate_dataset(out_dir: str | os.PathLike[str], per_class: int, seed: int,
         raise UserInputError(str(frames), "--frames must be between 2 and 1000")
     if not (fps > 0):
         raise UserInputError(str(fps), "--fps must be positive")
+    if not (0 <= crf <= 51):
+        raise UserInputError(str(crf), "--crf must be between 0 (lossless) and 51")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UserInputError(out, "exists and is not a folder")
     plans = plan_dataset(per_class, seed, scheme)
     manifest = {"per_class": per_class, "seed": seed, "size": size, "frames": frames, "fps": fps, "scheme": scheme,
-                "clips": len(plans)}
+                "crf": crf, "clips": len(plans)}
     out.mkdir(parents=True, exist_ok=True)
     mpath = out / MANIFEST
     if mpath.exists():
@@ -210,7 +216,7 @@ def simulate_dataset(out_dir: str | os.PathLike[str], per_class: int, seed: int,
                 check_stop(should_stop)
                 shot = render_shot(ShotSpec(plan.framing, plan.angle, [plan.movement], frames=frames, size=size,
                                             fps=fps, seed=plan.seed))
-                write_mp4(out / plan.file, shot.frames, fps)
+                write_mp4(out / plan.file, shot.frames, fps, crf=crf)
                 rec = clip_record(plan, shot, scheme, fps)
                 done[plan.index] = _dumps(rec)
                 log.write(_dumps({**rec, "_index": plan.index}) + "\n")

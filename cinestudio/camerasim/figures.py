@@ -364,7 +364,38 @@ def draw_head(style: FigureStyle, rng: np.random.Generator, ppm: float, view: st
     return _shade_head(c, rng, style, cy)
 
 
+def _hair_mask(c: _Canvas, style: FigureStyle) -> np.ndarray:
+    """Pixels painted in the hair colour (hair, beard), found by colour key on the canvas."""
+    key = np.array(_Canvas.col(style.hair)[:3], np.int16)
+    diff = np.abs(c.img[..., :3].astype(np.int16) - key).max(axis=2)
+    return ((diff <= 3) & (c.img[..., 3] > 0)).astype(np.float32)
+
+
+def _hair_streaks(rng, h: int, w: int, radial_centre: tuple[float, float] | None = None) -> np.ndarray:
+    """A brightness multiplier that looks like strands: streaks along y (combed down), or
+    radiating from a crown at `radial_centre` (pixels) for a head seen from above."""
+    if radial_centre is None:
+        line = fbm_1d_px(rng, w, max(8.0, w / 3.0))
+        wave = value_noise(rng, max(4, h // 4), max(4, w // 4), cells=3, octaves=2)
+        wave = cv2.resize(wave, (w, h), interpolation=cv2.INTER_LINEAR)
+        t = 0.75 * line[None, :] + 0.25 * wave
+    else:
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        ang = np.arctan2(yy - radial_centre[1], xx - radial_centre[0])
+        n = 256
+        prof = fbm_1d_px(rng, n, 48.0)
+        idx = ((ang + np.pi) / (2 * np.pi) * n).astype(np.int32) % n
+        t = prof[idx]
+    return (0.72 + 0.5 * t).astype(np.float32)
+
+
+def fbm_1d_px(rng, n: int, cells: float) -> np.ndarray:
+    from cinestudio.camerasim.textures import fbm_1d
+    return fbm_1d(rng, n, cells=cells, octaves=3, persistence=0.6)
+
+
 def _shade_head(c: _Canvas, rng, style: FigureStyle, cy: float, x0: float = 0.0) -> Sprite:
+    hair = _hair_mask(c, style)
     img = c.img.astype(np.float32) / 255.0
     h, w = img.shape[:2]
     H = style.height
@@ -377,6 +408,8 @@ def _shade_head(c: _Canvas, rng, style: FigureStyle, cy: float, x0: float = 0.0)
     if (nh, nw) != (h, w):
         noise = cv2.resize(noise, (w, h), interpolation=cv2.INTER_LINEAR)
     mult = (shade * (0.95 + 0.1 * noise)).astype(np.float32)
+    if hair.any():
+        mult *= 1.0 + hair * (_hair_streaks(rng, h, w) - 1.0)
     planes = list(cv2.split(img))
     for pc in planes[:3]:
         pc *= mult
@@ -404,4 +437,14 @@ def draw_top(style: FigureStyle, rng: np.random.Generator, ppm: float) -> Sprite
         c.ellipse(0, 0.0, 0.046 * H, 0.056 * H, top)
         c.ellipse(0, 0.055 * H, 0.008 * H, 0.008 * H, style.skin)  # nose tip
     empty = np.zeros((c.H, c.W), np.uint8)
-    return _finish(c, rng, style, empty, 0.0, 0.2 * b)
+    hair = _hair_mask(c, style) if style.hair_style not in ("bald", "hat") else None
+    sprite = _finish(c, rng, style, empty, 0.0, 0.2 * b)
+    if hair is not None and hair.any():
+        crown = c.p(0.0, -0.012 * H)
+        streaks = _hair_streaks(rng, c.H, c.W, (crown[0] / SCALE, crown[1] / SCALE))
+        mult = 1.0 + hair * (streaks - 1.0)
+        planes = list(cv2.split(sprite.rgba))
+        for pc in planes[:3]:
+            pc *= mult
+        sprite = Sprite(cv2.merge(planes), sprite.width, sprite.height, sprite.bottom)
+    return sprite

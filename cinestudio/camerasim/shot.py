@@ -344,6 +344,38 @@ def _occludes(plan: ShotPlan, base: np.ndarray, radius: float, height: float, W:
     return False
 
 
+def _too_prominent(plan: ShotPlan, base: np.ndarray, radius: float, height: float, person: bool) -> bool:
+    """Would an object steal the show? A bystander must look smaller than the subject (or tiny
+    when there is none), so the framing label stays about the subject; other things may not fill
+    more than about a third of the frame."""
+    W, H = plan.spec.width, plan.spec.height
+    for i in (0, -1):
+        cam = plan.path.cameras[i]
+        pts = np.array([[base[0] + dx, y, base[2] + dz] for dx in (-radius, radius) for dz in (-radius, radius)
+                        for y in (0.0, height)])
+        uv, z = cam.project(pts, W, H)
+        if (z <= 0.05).any():
+            if (z > 0.05).any() and not person:
+                return True  # straddles the camera: would cover the view
+            if person and (z > 0.05).any():
+                return True
+            continue
+        if person:
+            tall = (uv[:, 1].max() - uv[:, 1].min()) / H
+            if plan.subject:
+                box, _ = _subject_box(plan, cam, W, H, plan.path.subject_offsets[i])
+                if box is not None and tall > 0.8 * (box[3] - box[1]) / H:
+                    return True
+            elif tall > 0.12:
+                return True
+        else:
+            x0, x1 = np.clip([uv[:, 0].min(), uv[:, 0].max()], 0, W)
+            y0, y1 = np.clip([uv[:, 1].min(), uv[:, 1].max()], 0, H)
+            if (x1 - x0) * (y1 - y0) > 0.35 * W * H:
+                return True
+    return False
+
+
 def _ppm_for(cam: Camera, W: int, pos: np.ndarray, plan: ShotPlan, lo=6.0, hi=300.0) -> float:
     d = min(float(np.linalg.norm(np.asarray(c.position) - pos)) for c in (plan.path.cameras[0], plan.path.cameras[-1]))
     focal = max(c.focal_px(W) for c in (plan.path.cameras[0], plan.path.cameras[-1]))
@@ -489,6 +521,9 @@ def assemble_scene(rng: np.random.Generator, plan: ShotPlan) -> sc.Scene:
             vel = np.array([math.cos(a), 0.0, math.sin(a)]) * rng.uniform(0.6, 1.5)
             if room is not None:
                 vel *= 0.5
+            end = base + vel * spec.frames / spec.fps
+            if _too_prominent(plan, base, 0.3, 1.9, True) or _too_prominent(plan, end, 0.3, 1.9, True):
+                continue
             ppm = _ppm_for(cam0, W, base, plan, hi=200.0)
             poses, st, decals = sc.make_figure(rng, base, np.asarray(cam0.position), light, ppm, ppm * 1.2,
                                                walk_dir=vel / np.linalg.norm(vel), poses=4,
@@ -569,7 +604,8 @@ def _add_object(rng, groups, movers, desc, kind, base, cam0: Camera, light, ppm,
               "figure": 0.3, "furniture": 1.0, "building": 12.0}.get(kind, 1.0)
     height = {"tree": 8.0, "bush": 1.5, "rock": 1.5, "post": 5.0, "fence": 1.5, "crate": 1.0, "block": 2.0,
               "figure": 1.9, "furniture": 2.0, "building": 25.0}.get(kind, 2.0)
-    if not force and _occludes(plan, base, radius, height, W, H):
+    if not force and (_occludes(plan, base, radius, height, W, H) or
+                      _too_prominent(plan, base, radius, height, kind == "figure")):
         return
     # never stand on top of the camera
     for c in (plan.path.cameras[0], plan.path.cameras[-1]):

@@ -18,6 +18,7 @@ def simulate(
     frames: int = typer.Option(16, "--frames", help="Frames per clip."),
     fps: float = typer.Option(8.0, "--fps", help="Frame rate of the clips."),
     scheme: str = typer.Option(DEFAULT_SCHEME, "--scheme", help="Taxonomy scheme (name or JSON file)."),
+    crf: int = typer.Option(0, "--crf", help="H.264 quality: 0 = lossless (exact, reproducible frames) … 51."),
     as_json: bool = JsonOption,
 ) -> None:
     """Render simulated clips with exact framing, angle and movement labels (resumes if interrupted)."""
@@ -25,7 +26,7 @@ def simulate(
 
     with progress_bar(True, "simulating") as bar:
         summary = simulate_dataset(out, per_class, seed, size=size, frames=frames, fps=fps, scheme=scheme,
-                                   progress=bar)
+                                   progress=bar, crf=crf)
     if as_json:
         emit_json(summary)
         return

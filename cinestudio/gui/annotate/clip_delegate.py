@@ -64,7 +64,7 @@ class ClipDelegate(QStyledItemDelegate):
         if row.stage == "rejected" and row.clip.review is not None:
             return f"✗ rejected: {row.clip.review.reason or ''}", WARN, False
         if self.verify_mode and row.clip.labels:
-            return row.resolved_label().summary(self.taxonomy), None, False
+            return self.labels_text(row), None, False
         mine = row.label_of(self.annotator) if self.annotator else None
         if mine is not None:
             return LabelState.of(mine).summary(self.taxonomy), None, False
@@ -74,6 +74,20 @@ class ClipDelegate(QStyledItemDelegate):
         if row.suggestions:
             return "suggested: " + self.suggestion_text(row), SUGGEST, True
         return "not labelled", QColor(140, 140, 150), True
+
+    def labels_text(self, row: ClipRow) -> str:
+        """The annotators' labels in one line; where they disagree, each value ("A | B")."""
+        parts = []
+        for axis in AXES:
+            values: list[str] = []
+            for lab in row.clip.labels:
+                v = LabelState.of(lab).key_for(axis)
+                text = (" → ".join(self._name(axis, k) for k in v) if axis == "movement"
+                        else self._name(axis, v) if v else "")
+                if text and text not in values:
+                    values.append(text)
+            parts.append(" | ".join(values) or "—")
+        return " · ".join(parts)
 
     def suggestion_text(self, row: ClipRow) -> str:
         parts = []

@@ -116,6 +116,7 @@ class LabelPanel(QWidget):
 
         self.verify_box = VerifyBox(self.taxonomy)
         self.verify_box.setVisible(False)
+        self.verify_box.annotations.setVisible(False)
         self.status = QLabel()
         self.status.setObjectName("save-status")
         self.status.setStyleSheet("color: palette(placeholder-text);")
@@ -131,20 +132,30 @@ class LabelPanel(QWidget):
         layout.addLayout(head)
         layout.addWidget(self.meta)
         layout.addWidget(self.suggestion_box)
+        layout.addWidget(self.verify_box.annotations)
         layout.addWidget(_line())
         layout.addLayout(body)
         layout.addWidget(self.caption)
-        layout.addWidget(self.verify_box)
         layout.addStretch(1)
-        layout.addWidget(self.status)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(inner)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # the footer never scrolls away: save status, and the reviewer's decisions
+        footer = QFrame()
+        footer.setObjectName("label-footer")
+        footer.setStyleSheet("#label-footer { border-top: 1px solid palette(mid); }")
+        foot = QVBoxLayout(footer)
+        foot.setContentsMargins(10, 6, 10, 8)
+        foot.setSpacing(6)
+        foot.addWidget(self.verify_box)
+        foot.addWidget(self.status)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        outer.setSpacing(0)
+        outer.addWidget(scroll, 1)
+        outer.addWidget(footer)
         self.set_row(None)
 
     # -- content ---------------------------------------------------------------------------
@@ -152,6 +163,7 @@ class LabelPanel(QWidget):
     def set_verify_mode(self, on: bool) -> None:
         self.verify_mode = on
         self.verify_box.setVisible(on)
+        self.verify_box.annotations.setVisible(on)
         self._sync_suggestion()
 
     def set_row(self, row: ClipRow | None) -> None:
@@ -234,6 +246,7 @@ class LabelPanel(QWidget):
                                       "not set</span>")
         if not self.caption.hasFocus():
             self.caption.setText(state.caption or "")
+            self.caption.setCursorPosition(0)
         self._sync_suggestion()
 
     def set_status(self, text: str) -> None:

@@ -82,11 +82,15 @@ class StatsPanel(QWidget):
         self.kappa.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         self.kappa.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.kappa.setFixedHeight(self.kappa.horizontalHeader().sizeHint().height()
-                                  + 3 * self.kappa.verticalHeader().defaultSectionSize() + 4)
+                                  + 3 * self.kappa.verticalHeader().defaultSectionSize() + 6)
         self.kappa.setToolTip("Inter-annotator agreement over clips with two or more annotators "
                               "on that axis: Cohen's kappa for two annotators, Fleiss' otherwise.")
 
-        self.charts = {axis: BalanceChart(f"{axis.capitalize()} — class balance") for axis in AXES}
+        self.charts = {axis: BalanceChart(axis.capitalize(), legend=False)
+                       for axis in AXES}
+        self.legend = QLabel("&nbsp;&nbsp;&nbsp;".join(
+            f"<span style='color:{c.name()}; font-size:14pt'>■</span> {name}"
+            for _key, name, c in SERIES))
         charts = QGridLayout()
         charts.setHorizontalSpacing(14)
         for i, axis in enumerate(AXES):
@@ -107,6 +111,12 @@ class StatsPanel(QWidget):
         layout.addLayout(head)
         layout.addLayout(cards)
         layout.addLayout(kappa_box)
+        balance_head = QHBoxLayout()
+        balance_head.addWidget(QLabel("<b>Class balance</b> <span style='color:gray'>— every "
+                                      "class of the scheme, gaps included</span>"))
+        balance_head.addStretch(1)
+        balance_head.addWidget(self.legend)
+        layout.addLayout(balance_head)
         layout.addLayout(charts, 1)
 
     def set_loading(self) -> None:

@@ -22,8 +22,8 @@ from typing import Any
 from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel, QLineEdit, QListView,
-                               QPushButton, QSplitter, QStackedWidget, QStyle, QToolButton,
-                               QVBoxLayout, QWidget)
+                               QPushButton, QSplitter, QStackedWidget, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from cinestudio.gui.annotate.backend import AnnotateBackend, ClipRow, LabelState
 from cinestudio.gui.annotate.clip_delegate import STAGE_COLORS, ClipDelegate
@@ -138,18 +138,25 @@ class AnnotateTab(QWidget):
         self.annotator_edit.setText(name)
         self.annotator_edit.editingFinished.connect(self._annotator_changed)
 
-        style = self.style()
-        self.undo_action = self.undo_group.createUndoAction(self, "Undo")
-        self.redo_action = self.undo_group.createRedoAction(self, "Redo")
-        self.undo_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_ArrowBack))
-        self.redo_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_ArrowForward))
         self.undo_button = QToolButton()
-        self.undo_button.setDefaultAction(self.undo_action)
+        self.undo_button.setObjectName("undo")
+        self.undo_button.setText("↶ Undo")
         self.redo_button = QToolButton()
-        self.redo_button.setDefaultAction(self.redo_action)
+        self.redo_button.setObjectName("redo")
+        self.redo_button.setText("Redo ↷")
+        self.undo_button.clicked.connect(self.undo_group.undo)
+        self.redo_button.clicked.connect(self.undo_group.redo)
         for b in (self.undo_button, self.redo_button):
             b.setAutoRaise(True)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.setEnabled(False)
+        self.undo_group.canUndoChanged.connect(self.undo_button.setEnabled)
+        self.undo_group.canRedoChanged.connect(self.redo_button.setEnabled)
+        self.undo_group.undoTextChanged.connect(
+            lambda t: self.undo_button.setToolTip(f"Undo {t} (Ctrl+Z)" if t else "Undo (Ctrl+Z)"))
+        self.undo_group.redoTextChanged.connect(
+            lambda t: self.redo_button.setToolTip(f"Redo {t} (Ctrl+Shift+Z)" if t
+                                                  else "Redo (Ctrl+Shift+Z)"))
 
         self.import_button = QPushButton("Import videos…")
         self.import_button.setObjectName("import")
@@ -728,6 +735,8 @@ class AnnotateTab(QWidget):
         verify = mode == "verify"
         self.who_label.setText("Reviewer" if verify else "Annotator")
         self.undo_group.setActiveStack(self.draft_stack if verify else self.label_stack)
+        self.undo_button.setEnabled(self.undo_group.canUndo())
+        self.redo_button.setEnabled(self.undo_group.canRedo())
         self.panel.set_verify_mode(verify)
         self.delegate.verify_mode = verify
         self.list_title.setText("<b>VERIFY QUEUE</b> <span style='color:gray'>disagreements "

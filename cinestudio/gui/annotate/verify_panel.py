@@ -48,7 +48,6 @@ class VerifyBox(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.setToolTip("Click an annotator's row to start from their label")
         self.table.cellClicked.connect(self._on_click)
-        self.table.setMaximumHeight(24 * 4 + 28)
         self.review_line = QLabel()
         self.review_line.setWordWrap(True)
         self.review_line.setObjectName("verify-review")
@@ -76,12 +75,19 @@ class VerifyBox(QWidget):
         buttons.addWidget(self.accept_button, 1)
         buttons.addWidget(self.fix_button, 1)
         buttons.addWidget(self.reject_button, 1)
+        # the annotators' labels sit with the clip's details (the label panel places them);
+        # the decisions stay in view at the panel's foot
+        self.annotations = QWidget()
+        self.annotations.setObjectName("verify-annotations")
+        top = QVBoxLayout(self.annotations)
+        top.setContentsMargins(0, 0, 0, 0)
+        top.setSpacing(4)
+        top.addWidget(title)
+        top.addWidget(self.table)
+        top.addWidget(self.review_line)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        layout.addWidget(title)
-        layout.addWidget(self.table)
-        layout.addWidget(self.review_line)
         layout.addLayout(buttons)
 
     def _name(self, axis: str, key: str) -> str:
@@ -95,6 +101,8 @@ class VerifyBox(QWidget):
         labels = row.clip.labels if row is not None else ()
         self.table.setRowCount(len(labels))
         self.table.setVerticalHeaderLabels([lab.annotator for lab in labels])
+        header = self.table.horizontalHeader().sizeHint().height()
+        self.table.setFixedHeight(header + 24 * max(1, len(labels)) + 4)
         disagree = set(row.disagreement) if row is not None else set()
         for r, lab in enumerate(labels):
             state = LabelState.of(lab)

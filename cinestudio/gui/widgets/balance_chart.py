@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 
 class BalanceChart(QWidget):
-    def __init__(self, title: str, parent: QWidget | None = None):
+    def __init__(self, title: str, parent: QWidget | None = None, *, legend: bool = True):
         super().__init__(parent)
         self.title = QLabel(f"<b>{title}</b>")
         pal = self.palette()
@@ -32,6 +32,7 @@ class BalanceChart(QWidget):
         item.getAxis("left").setWidth(110)
         self.legend = QLabel()
         self.legend.setTextFormat(pg.QtCore.Qt.TextFormat.RichText)
+        self.legend.setVisible(legend)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)

@@ -133,13 +133,15 @@ class ClassButton(QAbstractButton):
             right = circle.left() - 4
         elif self.suggested is not False and isinstance(self.suggested, float):
             text = f"{self.suggested:.0%}"
-            p.setFont(small)
             fm = QFontMetrics(small)
             tw = fm.horizontalAdvance(text)
-            p.setPen(QColor("white") if self.picked else SUGGEST.darker(115))
-            p.drawText(QRectF(right - tw, rect.top(), tw, rect.height()),
-                       Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, text)
-            right = right - tw - 4
+            label_w = QFontMetrics(self.font()).horizontalAdvance(self.cls.label)
+            if x + label_w + tw + 6 <= right:   # only where the class name still fits
+                p.setFont(small)
+                p.setPen(QColor("white") if self.picked else SUGGEST.darker(115))
+                p.drawText(QRectF(right - tw, rect.top(), tw, rect.height()),
+                           Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, text)
+                right = right - tw - 4
 
         p.setFont(self.font())
         p.setPen(fg)

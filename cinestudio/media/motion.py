@@ -10,10 +10,10 @@ PICTURE CONTENT from one frame to the next, as four numbers per pair (`global_mo
     log_scale  log of the scale change (+: content grows)
     rotation   radians, in image coordinates (+: content turns clockwise on screen)
 
-Parallax (depth-dependent flow) is what separates a dolly from a zoom and a truck from a pan:
-pan, tilt, roll and zoom move every point by one homography whatever its depth, while a moving
-camera does not. Per pair we fit a homography to the same tracks and measure how far the tracks
-stray from it, relative to how far they move (`pair_parallax`).
+Parallax (depth-dependent flow) is what separates a dolly from a zoom: pan, tilt, roll and zoom
+scale every distance in the picture by the same factor whatever its depth, while a camera that
+moves does not (near things grow faster than far ones). `pair_parallax` measures the spread of
+the local scale changes between tracks over a few frames (`PARALLAX_BASELINE`).
 
 Camera directions follow TAXONOMY.md: the camera's move is the opposite of the content's.
 pan_left = camera turns left, content moves right (+dx); tilt_up = content moves down (+dy);
@@ -52,7 +52,11 @@ MOVEMENT_CLASSES = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "
 # fraction of the frame per frame (0.0015 = 0.15 %: a pan crossing the frame in ~27 s at 25 fps).
 STATIC_THRESHOLD = 0.0015
 # Parallax score (see `pair_parallax`) above which divergence is a dolly, not a zoom.
-PARALLAX_THRESHOLD = 0.2
+PARALLAX_THRESHOLD = 0.35
+# Roll must be this many times the threshold (see classify_vector).
+ROLL_FACTOR = 1.5
+# A compound move lists a second component only if it is at least this fraction of the first.
+SECONDARY_FRACTION = 0.3
 # Fraction of a segment's pairs that must move the way its mean does (else it is jitter).
 CONSISTENCY = 0.75
 MAX_SIDE = 192          # frames are analysed at most this large (longest side, pixels)
@@ -95,9 +99,10 @@ class MotionReport:
     parallax: np.ndarray = field(default_factory=lambda: np.zeros((0,)))
     fps: float = 0.0
     size: tuple[int, int] = (0, 0)
+    cuts: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"start": self.start, "end": self.end, "fps": self.fps,
+        return {"start": self.start, "end": self.end, "fps": self.fps, "cuts": list(self.cuts),
                 "dominant": list(self.dominant), "segments": [dict(s) for s in self.segments]}
 
 
@@ -183,24 +188,36 @@ class _Tracker:
         return pair_parallax(ab[0], ab[1], (w, h), self.ransac_tol)
 
 
-def pair_parallax(a: np.ndarray, b: np.ndarray, size: tuple[int, int], tol: float) -> float:
-    """How much of the tracks' motion no single homography explains (0 = none).
+def pair_parallax(a: np.ndarray, b: np.ndarray, size: tuple[int, int], tol: float = 1.0) -> float:
+    """How unevenly the picture scales between two frames: 0 for pan/tilt/roll/zoom, higher
+    when near things grow or shrink faster than far ones (a camera that moves: dolly).
 
-    Pan, tilt, roll and zoom map every scene point by one homography whatever its depth; a camera
-    that moves (dolly, truck) does not. We fit a homography with RANSAC to tracks ``a -> b`` and
-    divide the 90th percentile of the residuals (less half the noise tolerance) by the median
-    flow length, floored at 1 % of the frame so that small noisy flow scores low.
+    For random pairs of tracks at least 15 % of the frame apart, the log ratio of their
+    distances after and before is the local scale change. Pan, tilt, roll and zoom change every
+    such distance by the same factor whatever the depth; a moving camera does not. We return the
+    spread (75th percentile of the absolute deviations) of those log ratios divided by their
+    median's size (plus
+    0.004, so that scale-free motion scores high but is never used: the caller only asks about
+    parallax when the picture visibly scales). `tol` is unused (kept for callers).
     """
-    if len(a) < 12:
+    n = len(a)
+    if n < 12:
         return 0.0
-    hmg, _ = cv2.findHomography(a, b, cv2.RANSAC, tol, maxIters=500, confidence=0.99)
-    if hmg is None:
+    side = max(size)
+    rng = np.random.default_rng(n)   # deterministic for given tracks
+    i = rng.integers(n, size=800)
+    j = rng.integers(n, size=800)
+    da = np.linalg.norm(a[i] - a[j], axis=1)
+    ok = da > 0.15 * side
+    if ok.sum() < 20:
         return 0.0
-    proj = cv2.perspectiveTransform(a.reshape(-1, 1, 2).astype(np.float64), hmg).reshape(-1, 2)
-    res = np.linalg.norm(proj - b, axis=1)
-    flow = float(np.median(np.linalg.norm(b - a, axis=1)))
-    res_q = float(np.percentile(res, 90))
-    return max(0.0, res_q - 0.5 * tol) / max(flow, 0.01 * max(size))
+    db = np.linalg.norm(b[i[ok]] - b[j[ok]], axis=1)
+    r = np.log(np.maximum(db, 1e-6) / da[ok])
+    med = float(np.median(r))
+    # 75th percentile, not the median, of the deviations: a near subject may hold well under
+    # half of the tracks.
+    dev = float(np.percentile(np.abs(r - med), 75))
+    return dev / (abs(med) + 0.004)
 
 
 def pair_motion(frame0: np.ndarray, frame1: np.ndarray, max_side: int = MAX_SIDE) -> PairMotion:
@@ -290,13 +307,18 @@ def classify_vector(edge: np.ndarray, parallax: float = 0.0, threshold: float = 
                     allowed: set[str] | None = None) -> list[tuple[str, float]]:
     """Classes shown by one mean motion vector in edge units, strongest first, with magnitudes.
 
-    Components below `threshold` are ignored; an empty list means static. Divergence with
-    parallax is a dolly, translation with strong parallax a truck/pedestal (if `allowed`).
+    Components below `threshold` are ignored (roll below `ROLL_FACTOR` x threshold: a subject
+    turning in frame easily fakes a little roll); an empty list means static. A secondary
+    component must also reach `SECONDARY_FRACTION` of the main one. Divergence with parallax is
+    a dolly, translation with strong parallax a truck/pedestal (if `allowed`).
     """
     found = []
+    mags = np.abs(np.nan_to_num(np.asarray(edge, float)[:4]))
+    mags[3] = mags[3] / ROLL_FACTOR
+    top = float(mags.max()) if len(mags) else 0.0
     for comp in range(4):
         val = float(edge[comp])
-        if not np.isfinite(val) or abs(val) < threshold:
+        if not np.isfinite(val) or mags[comp] < threshold or mags[comp] < SECONDARY_FRACTION * top:
             continue
         name = _NAMES[(comp, 1 if val > 0 else -1)]
         if comp == 2 and parallax >= PARALLAX_THRESHOLD:
@@ -513,19 +535,29 @@ def _component_mags(seg: dict) -> dict[str, float]:
 
 def classify_motion(frames: np.ndarray | Sequence[np.ndarray], *, offset: int = 0,
                     max_side: int = MAX_SIDE, scheme: str | None = None, fps: float = 0.0,
-                    min_segment: int = 6, threshold: float = STATIC_THRESHOLD) -> MotionReport:
-    """Segments and dominant movement classes of an in-memory clip (N, H, W[, 3]) uint8."""
+                    min_segment: int = 6, threshold: float = STATIC_THRESHOLD,
+                    split_shots: bool = False) -> MotionReport:
+    """Segments and dominant movement classes of an in-memory clip (N, H, W[, 3]) uint8.
+
+    With `split_shots`, hard cuts are found first and no segment spans one."""
     frames_list = list(frames) if not isinstance(frames, np.ndarray) else frames
     n = len(frames_list)
     if n == 0:
         raise ValueError("no frames to classify")
     grays = [_to_gray(f, max_side) for f in frames_list]
-    return _report_from_grays(grays, offset=offset, scheme=scheme, fps=fps,
-                              min_segment=min_segment, threshold=threshold)
+    return _report_from_grays(grays, offset=offset, scheme=scheme, fps=fps, min_segment=min_segment,
+                              threshold=threshold, split_shots=split_shots)
+
+
+def _cuts_in_grays(grays: list[np.ndarray], fps: float) -> list[int]:
+    from cinestudio.media.shots import cuts_in_frames
+
+    return cuts_in_frames((cv2.cvtColor(g, cv2.COLOR_GRAY2BGR) for g in grays), fps or 25.0, bgr=True)
 
 
 def _report_from_grays(grays: list[np.ndarray], *, offset: int, scheme: str | None, fps: float,
-                       min_segment: int, threshold: float, progress: ProgressFn | None = None,
+                       min_segment: int, threshold: float, split_shots: bool = False,
+                       progress: ProgressFn | None = None,
                        should_stop: StopFn | None = None) -> MotionReport:
     pm = _pairs_from_grays(grays, progress, should_stop)
     pairs = np.full((len(pm), 4), np.nan)
@@ -537,10 +569,21 @@ def _report_from_grays(grays: list[np.ndarray], *, offset: int, scheme: str | No
             par[i] = p.parallax
             qual[i] = p.inlier_ratio
     h, w = grays[0].shape
-    segs, dom = classify_pairs(pairs, par, aspect=w / h, offset=offset, scheme=scheme,
-                               min_segment=min_segment, threshold=threshold, quality=qual)
-    return MotionReport(start=offset, end=offset + len(grays), segments=segs, dominant=dom,
-                        pairs=pairs, parallax=par, fps=fps, size=(w, h))
+    n = len(grays)
+    cuts = _cuts_in_grays(grays, fps) if split_shots and n > 2 else []
+    bounds = [0] + cuts + [n]
+    segs: list[dict] = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        # pairs a .. b-2 link the frames of shot [a, b); pair b-1 would cross the cut
+        s_segs, _ = classify_pairs(pairs[a:b - 1], par[a:b - 1], aspect=w / h, offset=offset + a,
+                                   scheme=scheme, min_segment=min_segment, threshold=threshold,
+                                   quality=qual[a:b - 1])
+        segs.extend(s_segs)
+    for c in cuts:
+        pairs[c - 1] = np.nan   # across a cut: no camera motion
+    return MotionReport(start=offset, end=offset + n, segments=segs, dominant=_dominant(segs),
+                        pairs=pairs, parallax=par, fps=fps, size=(w, h),
+                        cuts=[offset + c for c in cuts])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -549,12 +592,14 @@ def _report_from_grays(grays: list[np.ndarray], *, offset: int, scheme: str | No
 def estimate_motion(path: str | os.PathLike[str], start: int = 0, end: int | None = None, *,
                     max_side: int = MAX_SIDE, scheme: str | None = None,
                     min_segment: int | None = None, threshold: float = STATIC_THRESHOLD,
-                    progress: ProgressFn | None = None,
+                    split_shots: bool = True, progress: ProgressFn | None = None,
                     should_stop: StopFn | None = None) -> MotionReport:
     """Camera movement of frames [start, end) of a video file (end None: to the last frame).
 
-    Segments shorter than `min_segment` frames (default: a quarter second) are merged into
-    their neighbours. Raises `MediaError`/`UserInputError` for unreadable files or bad ranges.
+    With `split_shots` (default) hard cuts are found first (`shots.cuts_in_frames` on the same
+    frames) and no segment spans a cut. Segments shorter than `min_segment` frames (default: a
+    quarter second) are merged into their neighbours. Raises `MediaError`/`UserInputError` for
+    unreadable files or bad ranges.
     """
     if start < 0:
         raise UserInputError(str(start), "start frame must be ≥ 0")
@@ -568,4 +613,5 @@ def estimate_motion(path: str | os.PathLike[str], start: int = 0, end: int | Non
     if min_segment is None:
         min_segment = max(4, round((fps or 24) / 4))
     return _report_from_grays(grays, offset=start, scheme=scheme, fps=fps, min_segment=min_segment,
-                              threshold=threshold, progress=progress, should_stop=should_stop)
+                              threshold=threshold, split_shots=split_shots, progress=progress,
+                              should_stop=should_stop)

@@ -14,7 +14,19 @@ from cinestudio.errors import UserInputError
 from cinestudio.progress import Cancelled
 from cinestudio.taxonomy import AXES, load_taxonomy
 
-SMALL = dict(size=32, frames=4, fps=8)
+SMALL = dict(size=32, frames=3, fps=8)
+
+
+def tiny_scheme(tmp_path, framing=("close_up", "long_shot"), angle=("eye_level", "high_angle"),
+                movement=("static", "pan_left", "zoom_in")):
+    """A custom scheme file with a few classes (fewer clips: faster tests)."""
+    def cls(k):
+        return {"key": k, "label": k, "definition": k, "prompts": [k, f"a {k} shot"]}
+    data = {"scheme": "tiny", "axes": {"framing": [cls(k) for k in framing], "angle": [cls(k) for k in angle],
+                                       "movement": [cls(k) for k in movement]}}
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return str(path)
 
 
 @pytest.mark.parametrize("scheme,per_class", [("cinematic2k", 1), ("cinematic2k", 3), ("extended", 1)])
@@ -59,14 +71,14 @@ def test_simulate_covers_all_classes_and_is_deterministic(tmp_path):
         for key in ("caption", "start_position", "end_position", "yaw", "pitch", "roll", "focal_mm", "focus_m",
                     "subject_distance", "trajectory", "moves"):
             assert key in r, key
-        assert len(r["trajectory"]) == 4 and r["caption"].endswith(".") and len(r["caption"]) > 30
+        assert len(r["trajectory"]) == 3 and r["caption"].endswith(".") and len(r["caption"]) > 30
     assert len({r["caption"] for r in recs}) == 20
     # same arguments elsewhere: byte-identical labels and identical pictures
     simulate_dataset(tmp_path / "b", per_class=1, seed=42, **SMALL)
     assert (tmp_path / "b" / LABELS).read_bytes() == (tmp_path / "a" / LABELS).read_bytes()
     for r in recs:
         fa, fb = _decode(tmp_path / "a" / r["file"]), _decode(tmp_path / "b" / r["file"])
-        assert fa.shape == (4, 32, 32, 3) and np.array_equal(fa, fb)
+        assert fa.shape == (3, 32, 32, 3) and np.array_equal(fa, fb)
 
 
 def test_interrupted_run_leaves_consistent_labels_and_resumes(tmp_path):
@@ -76,19 +88,21 @@ def test_interrupted_run_leaves_consistent_labels_and_resumes(tmp_path):
         calls["n"] += 1
         return calls["n"] > 5
 
+    scheme = tiny_scheme(tmp_path)
     out = tmp_path / "ds"
     with pytest.raises(Cancelled):
-        simulate_dataset(out, per_class=1, seed=9, should_stop=stop_after_five, **SMALL)
+        simulate_dataset(out, per_class=1, seed=9, should_stop=stop_after_five, scheme=scheme, **SMALL)
     recs = [json.loads(x) for x in (out / LABELS).read_text(encoding="utf-8").splitlines()]
     assert len(recs) == 5 and all((out / r["file"]).is_file() for r in recs)
     seen = []
-    simulate_dataset(out, per_class=1, seed=9, progress=lambda d, t, m="": seen.append(d), **SMALL)
-    assert seen[0] == 5 and seen[-1] == 20
-    simulate_dataset(tmp_path / "whole", per_class=1, seed=9, **SMALL)
+    simulate_dataset(out, per_class=1, seed=9, progress=lambda d, t, m="": seen.append(d), scheme=scheme, **SMALL)
+    assert seen[0] == 5 and seen[-1] == 7
+    simulate_dataset(tmp_path / "whole", per_class=1, seed=9, scheme=scheme, **SMALL)
     assert (out / LABELS).read_bytes() == (tmp_path / "whole" / LABELS).read_bytes()
+    assert not (out / "labels.partial.jsonl").exists()
     # other settings in the same folder are refused
     with pytest.raises(UserInputError):
-        simulate_dataset(out, per_class=2, seed=9, **SMALL)
+        simulate_dataset(out, per_class=2, seed=9, scheme=scheme, **SMALL)
 
 
 def run_cli(*args):
@@ -98,11 +112,14 @@ def run_cli(*args):
 
 def test_cli_simulate_json_and_errors(tmp_path):
     out = tmp_path / "plan séquence 日本"
-    r = run_cli("simulate", str(out), "--per-class", "1", "--seed", "3", "--size", "32", "--frames", "3", "--json")
+    scheme = tiny_scheme(tmp_path, ("medium_shot",), ("low_angle",), ("tilt_up", "dolly_in"))
+    r = run_cli("simulate", str(out), "--per-class", "1", "--seed", "3", "--size", "32", "--frames", "3",
+                "--scheme", scheme, "--json")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
-    assert set(data) == {"out", "clips", "labels", "per_class_counts"} and data["clips"] == 20
-    assert sum(data["per_class_counts"]["movement"].values()) == 20
+    assert set(data) == {"out", "clips", "labels", "per_class_counts"} and data["clips"] == 4
+    assert data["per_class_counts"]["movement"] == {"tilt_up": 2, "dolly_in": 2}
+    assert len((out / "labels.jsonl").read_text(encoding="utf-8").splitlines()) == 4
     bad = run_cli("simulate", str(tmp_path / "x"), "--per-class", "1", "--scheme", "nope", "--json")
     assert bad.returncode == 2 and bad.stdout == ""
     assert len(bad.stderr.strip().splitlines()) == 1 and bad.stderr.startswith("error: nope: ")

@@ -751,6 +751,69 @@ def make_box_object(rng: Rng, base: np.ndarray, light: Lighting, kind: str):
     return layers, [decal] if decal else [], name, h
 
 
+def make_wall_decor(rng: Rng, room: "Room", light: Lighting, ppm: float = 80.0) -> list:
+    """Windows, doors, pictures and posters on the walls of a room: static groups."""
+    x0, x1, _, h, z0, z1 = room.bounds
+    walls = [  # (normal into the room, point on the wall, along-axis, length)
+        (np.array([1.0, 0.0, 0.0]), lambda a: np.array([x0, 0.0, a]), (z0, z1)),
+        (np.array([-1.0, 0.0, 0.0]), lambda a: np.array([x1, 0.0, a]), (z0, z1)),
+        (np.array([0.0, 0.0, 1.0]), lambda a: np.array([a, 0.0, z0]), (x0, x1)),
+        (np.array([0.0, 0.0, -1.0]), lambda a: np.array([a, 0.0, z1]), (x0, x1)),
+    ]
+    groups = []
+    for normal, at, (lo, hi) in walls:
+        length = hi - lo
+        n_items = int(rng.integers(0, 4)) if length > 2.5 else 0
+        for _ in range(n_items):
+            kind = str(rng.choice(["window", "window", "door", "picture", "picture", "poster"]))
+            if kind == "window":
+                w, hh, bottom = rng.uniform(0.8, 2.0), rng.uniform(0.9, 1.6), rng.uniform(0.7, 1.1)
+            elif kind == "door":
+                w, hh, bottom = rng.uniform(0.8, 1.0), rng.uniform(2.0, 2.2), 0.0
+            elif kind == "picture":
+                w, hh, bottom = rng.uniform(0.3, 1.2), rng.uniform(0.3, 0.9), rng.uniform(1.1, 1.6)
+            else:
+                w, hh, bottom = rng.uniform(0.4, 0.8), rng.uniform(0.6, 1.0), rng.uniform(1.0, 1.4)
+            if w > length - 0.4 or bottom + hh > h - 0.1:
+                continue
+            a = rng.uniform(lo + 0.2 + w / 2, hi - 0.2 - w / 2)
+            pw, ph = max(4, int(w * ppm)), max(4, int(hh * ppm))
+            if kind == "window":
+                t = np.linspace(0, 1, ph, dtype=np.float32)[:, None, None]
+                sky = np.array([0.55, 0.72, 0.95], np.float32) * (1 - t) + np.array([0.92, 0.95, 1.0], np.float32) * t
+                img = np.repeat(sky, pw, axis=1) * (1.1 if light.time_of_day != "night" else 0.15)
+                fc = np.asarray(tx.jitter_color(rng, (0.92, 0.92, 0.9), 0.05, 0.3, 0.1), np.float32)
+                b = max(1, int(0.06 * ppm))
+                img[:b], img[-b:], img[:, :b], img[:, -b:] = fc, fc, fc, fc
+                img[ph // 2 - b // 2: ph // 2 + b // 2 + 1] = fc
+                img[:, pw // 2 - b // 2: pw // 2 + b // 2 + 1] = fc
+                shade = None
+            elif kind == "door":
+                img = tx.planks(rng, ph, pw, 3)[..., None] * np.asarray(
+                    tx.jitter_color(rng, (0.45, 0.3, 0.18), 0.05, 0.4, 0.3), np.float32)
+                img = np.ascontiguousarray(img.transpose(1, 0, 2)) if img.shape[:2] != (ph, pw) else img
+                img = cv2.resize(img, (pw, ph))
+                cv2.circle(img, (int(pw * 0.85), int(ph * 0.52)), max(1, int(0.03 * ppm)), (0.8, 0.75, 0.5), -1)
+                shade = light.shade(normal)
+            else:
+                n = tx.value_noise(rng, ph, pw, cells=float(rng.uniform(2, 6)), octaves=3)
+                c1, c2 = tx.random_color(rng), tx.random_color(rng)
+                img = tx.lerp_colors(n, c1, c2)
+                if kind == "poster":
+                    img = img * (0.7 + 0.3 * tx.stripes(ph, pw, max(2.0, ph / 12), 0)[..., None])
+                b = max(1, int((0.04 if kind == "picture" else 0.01) * ppm))
+                fc = np.asarray(tx.jitter_color(rng, (0.25, 0.18, 0.1), 0.05, 0.5, 0.5), np.float32)
+                img[:b], img[-b:], img[:, :b], img[:, -b:] = fc, fc, fc, fc
+                shade = light.shade(normal)
+            sprite = Sprite(tx.rgba(np.clip(img, 0, 1.2).astype(np.float32)), float(w), float(hh), float(bottom))
+            base = at(a) + normal * 0.01
+            layer = billboard(sprite, base, normal, shade=shade)
+            layer.normal = normal.copy()
+            layer.fog = False
+            groups.append(Group([[layer]], base + np.array([0.0, bottom + hh / 2, 0.0]), [], None, False, "decor", kind))
+    return groups
+
+
 def make_foliage_foreground(rng: Rng, size_m: float, light: Lighting, ppm: float) -> np.ndarray:
     """A cluster of leaves and twigs (premultiplied RGBA) for the near side of rack-focus shots."""
     px = int(np.clip(size_m * ppm, 16, 256))

@@ -422,6 +422,9 @@ def assemble_scene(rng: np.random.Generator, plan: ShotPlan) -> sc.Scene:
                        np.asarray(tx.jitter_color(rng, (0.92, 0.92, 0.9), 0.05, 0.2, 0.1), np.float32) * light.shade(None))
         desc["walls"] = wall_desc
         fog_d = 1e9
+        decor = sc.make_wall_decor(rng, room, light, ppm=float(np.clip(1.5 * H / 2.0, 20, 120)))
+        groups.extend(decor)
+        desc["objects"].extend(g.name for g in decor)
     fog_col = light.horizon.astype(np.float32)
 
     subject_group = None

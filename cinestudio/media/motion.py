@@ -141,8 +141,8 @@ class _Tracker:
         bh, bw = max(2, h // 32), max(2, w // 32)
         self.mask[bh:h - bh, bw:w - bw] = 255
 
-    def corners(self, gray: np.ndarray) -> np.ndarray | None:
-        return cv2.goodFeaturesToTrack(gray, maxCorners=self.max_corners, qualityLevel=0.005,
+    def corners(self, gray: np.ndarray, quality: float = 0.005) -> np.ndarray | None:
+        return cv2.goodFeaturesToTrack(gray, maxCorners=self.max_corners, qualityLevel=quality,
                                        minDistance=self.min_dist, mask=self.mask, blockSize=5)
 
     def tracks(self, g0: np.ndarray, g1: np.ndarray, p0: np.ndarray | None
@@ -180,12 +180,16 @@ class _Tracker:
         return PairMotion(dx=tx / w, dy=ty / h, log_scale=math.log(max(scale, 1e-6)), rotation=rot,
                           tracks=n, inlier_ratio=float(inl.mean()), valid=True)
 
-    def parallax(self, g0: np.ndarray, g1: np.ndarray, p0: np.ndarray | None) -> float:
-        ab = self.tracks(g0, g1, p0)
-        if ab is None:
-            return 0.0
+    def parallax(self, g0: np.ndarray, g1: np.ndarray) -> float:
+        """`pair_parallax` between two frames, from strong corners when there are enough of
+        them (points on straight edges slide along the edge: the aperture problem), else from
+        all corners."""
         h, w = g0.shape
-        return pair_parallax(ab[0], ab[1], (w, h), self.ransac_tol)
+        for quality in (PARALLAX_CORNER_QUALITY, 0.005):
+            ab = self.tracks(g0, g1, self.corners(g0, quality))
+            if ab is not None and len(ab[0]) >= 25:
+                return pair_parallax(ab[0], ab[1], (w, h), self.ransac_tol)
+        return pair_parallax(ab[0], ab[1], (w, h), self.ransac_tol) if ab is not None else 0.0
 
 
 def pair_parallax(a: np.ndarray, b: np.ndarray, size: tuple[int, int], tol: float = 1.0) -> float:
@@ -226,10 +230,11 @@ def pair_motion(frame0: np.ndarray, frame1: np.ndarray, max_side: int = MAX_SIDE
     tr = _Tracker(g0.shape)
     pm = tr.track(g0, g1, tr.corners(g0))
     if pm.valid:
-        pm.parallax = tr.parallax(g0, g1, tr.corners(g0))
+        pm.parallax = tr.parallax(g0, g1)
     return pm
 
 
+PARALLAX_CORNER_QUALITY = 0.03
 PARALLAX_BASELINE = 4   # parallax is measured between frames this far apart (more flow, less noise)
 
 
@@ -251,7 +256,7 @@ def _pairs_from_grays(grays: Sequence[np.ndarray], progress: ProgressFn | None =
     k = PARALLAX_BASELINE
     for i0 in range(0, total, k):
         i1 = min(i0 + k, total)
-        par = tr.parallax(grays[i0], grays[i1], tr.corners(grays[i0]))
+        par = tr.parallax(grays[i0], grays[i1])
         for i in range(i0, i1):
             out[i].parallax = par
     if progress is not None:

@@ -65,7 +65,7 @@ class Renderer:
         full = span >= 2 * math.pi - 1e-6
         az = np.arctan2(dx, dz)
         el = np.arctan2(dy, np.sqrt(dx * dx + dz * dz))
-        mx = np.mod(az - np.float32(az0), np.float32(2 * math.pi)) * np.float32(wp / span) - 0.5
+        mx = _wrap(az - np.float32(az0), 2 * math.pi) * np.float32(wp / span) - np.float32(0.5)
         if not full:
             # outside the window (should not happen): clamp to its nearer edge
             over = mx > wp + (2 * math.pi - span) * wp / span / 2
@@ -81,9 +81,9 @@ class Renderer:
         atlas, offs, pad = _atlas(levels)
         n = len(levels)
         s0 = levels[0].shape[0]
-        fu = (np.mod(u_m, tile_m) * np.float32(s0 / tile_m)).astype(np.float32)
-        fv = (np.mod(v_m, tile_m) * np.float32(s0 / tile_m)).astype(np.float32)
-        lod = np.clip(lod, 0, n - 1).astype(np.float32)
+        fu = _wrap(u_m * np.float32(s0 / tile_m), s0)
+        fv = _wrap(v_m * np.float32(s0 / tile_m), s0)
+        lod = np.clip(lod, 0, n - 1).astype(np.float32, copy=False)
         l0 = np.floor(lod)
         if float(lod.max()) < 0.02:
             return cv2.remap(atlas, fu + (pad - 0.5), fv + (pad - 0.5), cv2.INTER_LINEAR,
@@ -91,15 +91,20 @@ class Renderer:
         l0i = l0.astype(np.int32)
         l1i = np.minimum(l0i + 1, n - 1)
         frac = _rep(lod - l0, atlas.shape[2])
-        offs_arr = np.asarray(offs, np.float32)
-        out = None
+        offs_arr = np.asarray(offs, np.float32) + np.float32(pad - 0.5)
+        imgs = []
         for li in (l0i, l1i):
             sc = np.exp2(-li.astype(np.float32))
-            mx = offs_arr[li] + fu * sc + (pad - 0.5)
-            my = fv * sc + (pad - 0.5)
-            img = cv2.remap(atlas, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            out = img * (1 - frac) if out is None else out + img * frac
-        return out
+            mx = fu * sc
+            mx += np.take(offs_arr, li)
+            my = fv * sc
+            my += np.float32(pad - 0.5)
+            imgs.append(cv2.remap(atlas, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
+        a, b = imgs
+        b -= a
+        b *= frac
+        b += a
+        return b
 
     def _ground(self, scene: Scene, cam: Camera, dx, dy, dz, f, sel, tile_levels, tile_m):
         """Colour, camera depth and distance of the ground seen by rays (dx, dy, dz) where `sel`."""
@@ -155,39 +160,50 @@ class Renderer:
         return img, depth
 
     def _room(self, scene: Scene, cam: Camera, dx, dy, dz, f):
+        """A box room seen from inside: floor (tiled like the ground), walls, ceiling."""
         x0, x1, y0, y1, z0, z1 = scene.room.bounds
         cx, cy, cz = cam.position
         big = np.float32(1e9)
         with np.errstate(divide="ignore", invalid="ignore"):
-            tx_ = np.where(dx > 1e-9, (x1 - cx) / dx, np.where(dx < -1e-9, (x0 - cx) / dx, big))
-            ty_ = np.where(dy > 1e-9, (y1 - cy) / dy, np.where(dy < -1e-9, (y0 - cy) / dy, big))
-            tz_ = np.where(dz > 1e-9, (z1 - cz) / dz, np.where(dz < -1e-9, (z0 - cz) / dz, big))
-        t = np.minimum(np.minimum(tx_, ty_), tz_).astype(np.float32)
-        t = np.maximum(t, 1e-4)
-        px, py, pz = cx + t * dx, cy + t * dy, cz + t * dz
-        dn = np.sqrt(dx * dx + dy * dy + dz * dz)
+            tx_ = np.where(dx > 1e-9, (x1 - cx) / dx, np.where(dx < -1e-9, (x0 - cx) / dx, big)).astype(np.float32)
+            ty_ = np.where(dy > 1e-9, (y1 - cy) / dy, np.where(dy < -1e-9, (y0 - cy) / dy, big)).astype(np.float32)
+            tz_ = np.where(dz > 1e-9, (z1 - cz) / dz, np.where(dz < -1e-9, (z0 - cz) / dz, big)).astype(np.float32)
+        t = np.maximum(np.minimum(np.minimum(tx_, ty_), tz_), np.float32(1e-4))
         img = np.zeros((self.height, self.width, 3), np.float32)
-        floor = (ty_ <= tx_) & (ty_ <= tz_) & (dy < 0)
-        ceil = (ty_ <= tx_) & (ty_ <= tz_) & (dy > 0)
+        yfirst = (ty_ <= tx_) & (ty_ <= tz_)
+        floor = yfirst & (dy < 0)
+        ceil = yfirst & (dy > 0)
         xwall = (tx_ < ty_) & (tx_ <= tz_)
-        zwall = ~(floor | ceil | xwall)
+        zwall = ~(yfirst | xwall)
         if floor.any():
-            col, _, _ = self._ground(scene, cam, dx, dy, dz, f, floor, scene.ground_levels, scene.ground_tile_m)
-            img[floor] = col[floor]
+            r0, r1, c0, c1 = _bbox(floor)
+            sl = (slice(r0, r1), slice(c0, c1))
+            m = floor[sl]
+            col, _, _ = self._ground(scene, cam, dx[sl], dy[sl], dz[sl], f, m, scene.ground_levels,
+                                     scene.ground_tile_m)
+            img[sl][m] = col[m]
         if ceil.any():
-            shade = (0.85 + 0.15 * np.clip(1 - dy[ceil] / dn[ceil], 0, 1))[:, None]
+            dn = np.sqrt(dx[ceil] ** 2 + dy[ceil] ** 2 + dz[ceil] ** 2)
+            shade = (0.85 + 0.15 * np.clip(1 - dy[ceil] / dn, 0, 1))[:, None]
             img[ceil] = scene.room.ceiling_colour * shade
-        for sel, u, wall_index, normal_axis in ((xwall, pz, 0, dx), (zwall, px, 1, dz)):
+        for sel, wall_index in ((xwall, 0), (zwall, 1)):
             if not sel.any():
                 continue
+            r0, r1, c0, c1 = _bbox(sel)
+            sl = (slice(r0, r1), slice(c0, c1))
+            m = sel[sl]
+            sdx, sdy, sdz, st = dx[sl], dy[sl], dz[sl], t[sl]
+            along = (st * sdz + np.float32(cz)) if wall_index == 0 else (st * sdx + np.float32(cx))
+            height = st * sdy + np.float32(cy)
+            normal_axis = sdx if wall_index == 0 else sdz
             levels = scene.room.wall_levels[wall_index]
             tile = scene.room.wall_tile_m[wall_index]
-            cos_i = np.maximum(np.abs(normal_axis) / dn, 1e-3)
-            foot = (t / f) * (levels[0].shape[0] / tile) / np.sqrt(cos_i)
-            lod = np.log2(np.maximum(foot, 1.0))
-            lod = np.where(sel, lod, 0.0)
-            col = self._sample_tiled(levels, u, -py, tile, lod)
-            img[sel] = col[sel]
+            dn = np.sqrt(sdx * sdx + sdy * sdy + sdz * sdz)
+            k = np.float32(levels[0].shape[0] / tile / f)
+            foot = st * k * np.sqrt(dn / np.maximum(np.abs(normal_axis), np.float32(1e-3)))
+            lod = np.where(m, np.log2(np.maximum(foot, np.float32(1.0))), np.float32(0.0))
+            col = self._sample_tiled(levels, along, -height, tile, lod)
+            img[sl][m] = col[m]
         return img, t
 
     # -- depth of field ------------------------------------------------------------------------
@@ -454,9 +470,21 @@ def _atlas(levels) -> tuple:
     return res
 
 
+def _wrap(x: np.ndarray, period: float) -> np.ndarray:
+    """x modulo period into [0, period) (float32; much faster than np.mod)."""
+    x = np.asarray(x, np.float32)
+    return x - np.floor(x * np.float32(1.0 / period)) * np.float32(period)
+
+
 def _rep(a: np.ndarray, n: int = 3) -> np.ndarray:
     """(H, W) -> (H, W, n) copies (faster to combine with an (H, W, n) image than a[..., None])."""
     return cv2.merge([a] * n)
+
+
+def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
+    r0, r1 = _span(mask.any(axis=1))
+    c0, c1 = _span(mask.any(axis=0))
+    return r0, r1, c0, c1
 
 
 def _span(flags: np.ndarray) -> tuple[int, int]:

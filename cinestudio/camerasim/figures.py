@@ -366,9 +366,11 @@ def draw_head(style: FigureStyle, rng: np.random.Generator, ppm: float, view: st
 
 def _hair_mask(c: _Canvas, style: FigureStyle) -> np.ndarray:
     """Pixels painted in the hair colour (hair, beard), found by colour key on the canvas."""
-    key = np.array(_Canvas.col(style.hair)[:3], np.int16)
-    diff = np.abs(c.img[..., :3].astype(np.int16) - key).max(axis=2)
-    return ((diff <= 3) & (c.img[..., 3] > 0)).astype(np.float32)
+    r, g, b, _ = _Canvas.col(style.hair)
+    lo = np.array([max(r - 3, 0), max(g - 3, 0), max(b - 3, 0), 1], np.uint8)
+    hi = np.array([min(r + 3, 255), min(g + 3, 255), min(b + 3, 255), 255], np.uint8)
+    m = cv2.inRange(c.img, lo, hi)
+    return m.astype(np.float32) * np.float32(1.0 / 255.0)
 
 
 def _hair_streaks(rng, h: int, w: int, radial_centre: tuple[float, float] | None = None) -> np.ndarray:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from cinestudio.camerasim import scene as sc
@@ -676,6 +677,9 @@ def render_shot(spec: ShotSpec) -> RenderedShot:
     sigma = scene.post.noise
     noise_field = (rng.standard_normal((H * 2, W * 2, 3), dtype=np.float32) * sigma) if sigma > 0 else None
     offs = rng.integers(0, [H, W], size=(spec.frames, 2))
+    # shutter: the fraction of the frame interval the sensor is exposed (motion blur), 0 = none
+    shutter = float(rng.uniform(0.15, 0.5)) if rng.random() < 0.6 else 0.0
+    streaks = _blur_streaks(plan, W, H, shutter) if shutter > 0 else None
     per_frame = []
     for i, cam in enumerate(plan.path.cameras):
         noise = None
@@ -683,6 +687,8 @@ def render_shot(spec: ShotSpec) -> RenderedShot:
             oy, ox = offs[i]
             noise = noise_field[oy:oy + H, ox:ox + W]
         img, mask = r.render(scene, cam, i, i / spec.fps, plan.path.subject_offsets[i], spec.want_masks, noise)
+        if streaks is not None and streaks[i] is not None:
+            img = cv2.filter2D(img, -1, streaks[i], borderType=cv2.BORDER_REFLECT)
         frames[i] = img
         if masks is not None:
             masks[i] = mask
@@ -694,6 +700,39 @@ def render_shot(spec: ShotSpec) -> RenderedShot:
         per_frame.append(d)
     params = _summary(plan, scene, per_frame)
     return RenderedShot(frames, per_frame, spec, params, masks)
+
+
+def _blur_streaks(plan: ShotPlan, W: int, H: int, shutter: float) -> list:
+    """Per frame, a line kernel for the motion blur of the framed point's image motion (pans,
+    tilts, handheld shake; zooms and dollies leave the centre still and get none)."""
+    cams = plan.path.cameras
+    n = len(cams)
+    pts = []
+    for i, cam in enumerate(cams):
+        uv, z = cam.project(plan.target + plan.path.subject_offsets[i], W, H)
+        pts.append(uv[0] if z[0] > 0.01 else None)
+    out = []
+    for i in range(n):
+        a, b = pts[max(i - 1, 0)], pts[min(i + 1, n - 1)]
+        if a is None or b is None or n < 2:
+            out.append(None)
+            continue
+        span = (min(i + 1, n - 1) - max(i - 1, 0)) or 1
+        d = (b - a) / span * shutter
+        length = float(np.hypot(*d))
+        if length < 1.0:
+            out.append(None)
+            continue
+        k = int(math.ceil(length)) | 1
+        kern = np.zeros((k, k), np.float32)
+        c = (k - 1) / 2
+        x0, y0 = c - d[0] / 2, c - d[1] / 2
+        x1, y1 = c + d[0] / 2, c + d[1] / 2
+        cv2.line(kern, (int(round(x0 * 16)), int(round(y0 * 16))), (int(round(x1 * 16)), int(round(y1 * 16))), 1.0, 1,
+                 cv2.LINE_AA, 4)
+        s = float(kern.sum())
+        out.append(kern / s if s > 0 else None)
+    return out
 
 
 def _summary(plan: ShotPlan, scene: sc.Scene, per_frame: list) -> dict:

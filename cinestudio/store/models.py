@@ -18,6 +18,9 @@ Tables::
     audit_log          who changed what, when, with the state before and after (JSON)
     jobs               background jobs (training, rendering) and their progress
     settings           workspace settings: key -> JSON value
+    storyboards        a storyboard: name, frame rate, frame size, scheme, render settings
+    storyboard_shots   its shots in order (position 0, 1, ...), each with a stable uid
+    storyboard_renders render history: one row per render of a shot (by uid), its cached clip
 
 Paths written by the application into the database (thumbnails, run folders) should be relative
 to the workspace root with ``/`` separators, so a workspace folder can be moved or copied; a
@@ -53,6 +56,8 @@ from sqlalchemy.types import TypeDecorator
 STAGES: tuple[str, ...] = ("collected", "annotated", "verified", "rejected")
 DECISIONS: tuple[str, ...] = ("accept", "reject", "fix")
 JOB_STATES: tuple[str, ...] = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
+DURATION_UNITS: tuple[str, ...] = ("frames", "seconds")
+RENDER_BACKENDS: tuple[str, ...] = ("previz", "diffusion")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -336,10 +341,97 @@ class Setting(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class Storyboard(Base):
+    """A storyboard (its shots in `storyboard_shots`, their renders in `storyboard_renders`)."""
+
+    __tablename__ = "storyboards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(LONG_LEN), unique=True)
+    fps: Mapped[float] = mapped_column(Float)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    scheme: Mapped[str] = mapped_column(String(LONG_LEN))      # taxonomy scheme name or file
+    previz: Mapped[dict[str, Any] | None] = mapped_column(JSON)      # previz settings
+    diffusion: Mapped[dict[str, Any] | None] = mapped_column(JSON)   # diffusion settings
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    shots: Mapped[list[StoryboardShot]] = relationship(
+        order_by="StoryboardShot.position", cascade="all, delete-orphan", passive_deletes=True)
+
+    __table_args__ = (
+        CheckConstraint("fps > 0", name="fps"),
+        CheckConstraint("width > 0 AND height > 0", name="size"),
+    )
+
+
+class StoryboardShot(Base):
+    __tablename__ = "storyboard_shots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    storyboard_id: Mapped[int] = mapped_column(ForeignKey("storyboards.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    uid: Mapped[str] = mapped_column(String(KEY_LEN))           # stable across edits and files
+    title: Mapped[str] = mapped_column(String(LONG_LEN), default="")
+    prompt: Mapped[str] = mapped_column(Text, default="")
+    framing: Mapped[str] = mapped_column(String(KEY_LEN))
+    angle: Mapped[str] = mapped_column(String(KEY_LEN))
+    movements: Mapped[list[str]] = mapped_column(JSON)           # in sequence
+    duration: Mapped[float] = mapped_column(Float)
+    duration_unit: Mapped[str] = mapped_column(String(16))
+    seed: Mapped[int] = mapped_column(BigInteger, default=0)
+    reference_image: Mapped[str | None] = mapped_column(Text)   # relative to the workspace root
+    loras: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {lora name: weight}
+    notes: Mapped[str | None] = mapped_column(Text)
+    # The render shown and exported for this shot (a row of storyboard_renders), if any.
+    active_render_id: Mapped[int | None] = mapped_column(
+        ForeignKey("storyboard_renders.id", ondelete="SET NULL"))
+
+    __table_args__ = (
+        UniqueConstraint("storyboard_id", "position"),
+        UniqueConstraint("storyboard_id", "uid"),
+        CheckConstraint("position >= 0", name="position"),
+        CheckConstraint("duration >= 0", name="duration"),
+        CheckConstraint(_in("duration_unit", DURATION_UNITS), name="duration_unit"),
+    )
+
+
+class StoryboardRender(Base):
+    """One render of a shot (found by the shot's uid, so history survives shots being re-saved)."""
+
+    __tablename__ = "storyboard_renders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    storyboard_id: Mapped[int] = mapped_column(ForeignKey("storyboards.id", ondelete="CASCADE"))
+    shot_uid: Mapped[str] = mapped_column(String(KEY_LEN))
+    backend: Mapped[str] = mapped_column(String(KEY_LEN))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    clip_path: Mapped[str] = mapped_column(Text)                  # relative to the workspace root
+    thumbnail_path: Mapped[str | None] = mapped_column(Text)
+    frames: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    fps: Mapped[float] = mapped_column(Float)
+    kept: Mapped[bool] = mapped_column(Boolean, default=False)    # kept renders are never pruned
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON)   # the shot as it was rendered
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # seed, LoRA schedule, scores...
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index(None, "storyboard_id", "shot_uid"),
+        Index(None, "content_hash"),
+        CheckConstraint(_in("backend", RENDER_BACKENDS), name="backend"),
+        CheckConstraint("frames > 0", name="frames"),
+    )
+
+
 metadata = Base.metadata
 
 __all__ = [
     "AuditEntry", "Base", "Clip", "DECISIONS", "JOB_STATES", "Job", "Label", "LabelMovement",
-    "Prelabel", "Review", "ReviewMovement", "STAGES", "Setting", "Source",
-    "UTCDateTime", "metadata", "utcnow",
+    "Prelabel", "RENDER_BACKENDS", "Review", "ReviewMovement", "STAGES", "Setting", "Source",
+    "Storyboard", "StoryboardRender", "StoryboardShot", "UTCDateTime", "metadata", "utcnow",
 ]

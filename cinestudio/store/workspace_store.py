@@ -15,6 +15,7 @@ from cinestudio.store.db import Database
 from cinestudio.store.jobs import JobRepository
 from cinestudio.store.settings import SettingsRepository
 from cinestudio.store.sources import SourceRepository
+from cinestudio.store.storyboards import StoryboardRepository
 from cinestudio.workspace import WorkspacePaths
 
 
@@ -31,6 +32,7 @@ class Repositories:
         self.audit = AuditRepository(db, session)
         self.jobs = JobRepository(db, session)
         self.settings = SettingsRepository(db, session)
+        self.storyboards = StoryboardRepository(db, session)
 
 
 class WorkspaceStore(Repositories):

@@ -16,7 +16,8 @@ from cinestudio.store import open_database, open_workspace
 from cinestudio.store.models import metadata
 
 TABLES = {"sources", "clips", "labels", "label_movements", "prelabels", "reviews",
-          "review_movements", "audit_log", "jobs", "settings", "alembic_version"}
+          "review_movements", "audit_log", "jobs", "settings", "storyboards", "storyboard_shots",
+          "storyboard_renders", "alembic_version"}
 
 
 def _diff(db, target=metadata):

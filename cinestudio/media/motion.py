@@ -59,6 +59,8 @@ ROLL_FACTOR = 1.5
 SECONDARY_FRACTION = 0.3
 # Fraction of a segment's pairs that must move the way its mean does (else it is jitter).
 CONSISTENCY = 0.75
+# Prefer a still, spread-out background to a bigger moving subject (see _Tracker._still_background).
+STILL_BACKGROUND = True
 MAX_SIDE = 192          # frames are analysed at most this large (longest side, pixels)
 MIN_TRACKS = 8          # fewer good tracks than this and a pair is "unknown"
 
@@ -134,6 +136,7 @@ class _Tracker:
         self.levels = 3 if side >= 96 else 2
         self.fb_tol = max(0.5, side / 256)              # forward-backward error allowed (px)
         self.ransac_tol = max(0.75, side / 192)          # RANSAC reprojection tolerance (px)
+        self.still_tol = max(0.3, side / 640)            # a point this close to where it was is still
         self.lk = dict(winSize=(self.win, self.win), maxLevel=self.levels,
                        criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
         # Ignore a thin border: reflections, letterbox edges and rolling black bars.
@@ -177,8 +180,29 @@ class _Tracker:
         ty = m[1, 0] * cx + m[1, 1] * cy + m[1, 2] - cy
         scale = math.hypot(m[0, 0], m[1, 0])
         rot = math.atan2(m[1, 0], m[0, 0])
+        shift = max(abs(tx) / w, abs(ty) / h, 0.5 * abs(rot))
+        if (STILL_BACKGROUND and 0.5 * abs(math.log(max(scale, 1e-6))) < 0.5 * shift
+                and self._still_background(a, b, inl, (w, h))):
+            # A still, spread-out group of points as big as the one that moves sideways or
+            # turns: a static camera watching a big moving subject, not a moving camera. (Not
+            # applied to growing/shrinking motion: in a dolly the distant background IS still.)
+            return PairMotion(tracks=n, inlier_ratio=float(inl.mean()), valid=True)
         return PairMotion(dx=tx / w, dy=ty / h, log_scale=math.log(max(scale, 1e-6)), rotation=rot,
                           tracks=n, inlier_ratio=float(inl.mean()), valid=True)
+
+    def _still_background(self, a: np.ndarray, b: np.ndarray, inliers: np.ndarray,
+                          size: tuple[int, int]) -> bool:
+        w, h = size
+        still = np.linalg.norm(b - a, axis=1) < self.still_tol
+        n_still = int(still.sum())
+        if n_still < max(MIN_TRACKS, 0.5 * int(inliers.sum())) or n_still > 0.8 * len(a):
+            return False   # no sizeable still group, or the fitted motion is stillness anyway
+        pts = a[still]
+        cx = np.clip((pts[:, 0] * 4 / w).astype(int), 0, 3)
+        cy = np.clip((pts[:, 1] * 4 / h).astype(int), 0, 3)
+        cells = set(zip(cx.tolist(), cy.tolist()))
+        border = {c for c in cells if c[0] in (0, 3) or c[1] in (0, 3)}
+        return len(cells) >= 4 and len(border) >= 2
 
     def parallax(self, g0: np.ndarray, g1: np.ndarray) -> float:
         """`pair_parallax` between two frames, from strong corners when there are enough of
@@ -512,18 +536,26 @@ def _trimmed_mean(e: np.ndarray, cut: float = 0.2) -> np.ndarray:
 
 
 def _dominant(segments: list[dict]) -> list[str]:
+    """The clip's dominant classes. Static wins when still segments cover at least as many
+    frames as any one movement; otherwise the movements covering >= 30 % of the frames (at least
+    the widest one), strongest (length x magnitude) first, dropping those under a fifth of the
+    strongest."""
     total = sum(s["end"] - s["start"] for s in segments) or 1
     score: dict[str, float] = {}
     cover: dict[str, int] = {}
+    still = 0
     for s in segments:
         length = s["end"] - s["start"]
         mags = _component_mags(s)
+        if not mags:
+            still += length
         for name, mag in mags.items():
             score[name] = score.get(name, 0.0) + length * mag
             cover[name] = cover.get(name, 0) + length
-    keep = [n for n in score if cover[n] / total >= 0.3]
-    if not keep:
+    if not cover or still >= max(cover.values()):
         return ["static"]
+    widest = max(cover, key=lambda n: (cover[n], score[n]))
+    keep = [n for n in score if cover[n] / total >= 0.3 or n == widest]
     keep.sort(key=lambda n: -score[n])
     top = score[keep[0]]
     return [n for n in keep if score[n] >= 0.2 * top]

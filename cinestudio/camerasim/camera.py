@@ -289,6 +289,10 @@ def angle_ok(angle: str, cam: Camera) -> bool:
             return False
     elif angle != "overhead" and abs(cam.roll) > MAX_LEVEL_ROLL:
         return False
+    if angle == "eye_level" and not (0.6 <= cam.height <= 3.0):
+        return False  # level, and at about a person's height
+    if angle == "worms_eye" and cam.height > 1.0:
+        return False  # near the ground
     return True
 
 

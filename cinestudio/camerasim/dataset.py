@@ -28,7 +28,7 @@ import numpy as np
 
 from cinestudio.camerasim.camera import ANGLE_SPECS, FRAMING_VISIBLE_HEIGHT, KNOWN_MOVES
 from cinestudio.camerasim.captions import caption
-from cinestudio.camerasim.shot import ShotSpec, render_shot
+from cinestudio.camerasim.shot import ShotSpec, plan_shot, render_shot, shot_rng
 from cinestudio.errors import UserInputError
 from cinestudio.fsutil import write_json_atomic, write_text_atomic
 from cinestudio.progress import Cancelled, ProgressFn, StopFn, check_stop
@@ -94,6 +94,19 @@ def plan_dataset(per_class: int, seed: int, scheme: str = "cinematic2k") -> list
     return plans
 
 
+def render_clip(plan: ClipPlan, frames: int, size: int, fps: float, tries: int = 6):
+    """Render a planned clip; when its camera path cannot stay inside its classes (rare, for
+    near-contradictory combinations such as a worm's-eye pedestal in an extreme long shot), try
+    derived seeds, deterministically."""
+    spec = None
+    for k in range(tries):
+        seed = plan.seed if k == 0 else (plan.seed + 7919 * k) % (2**31 - 1)
+        spec = ShotSpec(plan.framing, plan.angle, [plan.movement], frames=frames, size=size, fps=fps, seed=seed)
+        if plan_shot(spec, shot_rng(seed)).in_class:
+            break
+    return render_shot(spec)
+
+
 def clip_record(plan: ClipPlan, shot, scheme: str, fps: float) -> dict:
     """The labels.jsonl object of one rendered clip."""
     p = shot.params
@@ -111,7 +124,8 @@ def clip_record(plan: ClipPlan, shot, scheme: str, fps: float) -> dict:
         "caption": text,
         "target_axis": plan.target_axis,
         "scheme": scheme,
-        "seed": plan.seed,
+        "seed": shot.spec.seed,
+        "in_class": shot.params.get("in_class", True),
         "frames": int(shot.frames.shape[0]),
         "fps": fps,
         "width": int(shot.frames.shape[2]),
@@ -214,8 +228,7 @@ def simulate_dataset(out_dir: str | os.PathLike[str], per_class: int, seed: int,
                 if plan.index in done:
                     continue
                 check_stop(should_stop)
-                shot = render_shot(ShotSpec(plan.framing, plan.angle, [plan.movement], frames=frames, size=size,
-                                            fps=fps, seed=plan.seed))
+                shot = render_clip(plan, frames=frames, size=size, fps=fps)
                 write_mp4(out / plan.file, shot.frames, fps, crf=crf)
                 rec = clip_record(plan, shot, scheme, fps)
                 done[plan.index] = _dumps(rec)

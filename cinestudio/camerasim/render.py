@@ -109,6 +109,7 @@ class Renderer:
     def _ground(self, scene: Scene, cam: Camera, dx, dy, dz, f, sel, tile_levels, tile_m):
         """Colour, camera depth and distance of the ground seen by rays (dx, dy, dz) where `sel`."""
         cx, cy, cz = cam.position
+        cy = max(float(cy), 1e-3)  # a camera never sits below the ground
         t = (np.float32(-cy) / np.where(sel, dy, np.float32(-1.0))).astype(np.float32)
         gx = t * dx + np.float32(cx)
         gz = t * dz + np.float32(cz)

@@ -79,6 +79,12 @@ class RenderedShot:
         return self.camera
 
 
+#: Moves whose amount may be reduced to keep a shot inside its classes.
+_SHRINKABLE = {"pan_left", "pan_right", "tilt_up", "tilt_down", "truck_left", "truck_right", "pedestal_up",
+               "pedestal_down", "crane_up", "crane_down", "arc_left", "arc_right", "roll_clockwise",
+               "roll_anticlockwise", "tracking"}
+
+
 def validate_spec(spec: ShotSpec) -> None:
     if spec.framing not in FRAMING_VISIBLE_HEIGHT:
         raise UnknownClassError(spec.framing, f"unknown framing for the simulator (known: {', '.join(FRAMINGS)})")
@@ -112,6 +118,8 @@ class ShotPlan:
     environment: str
     walk_dir: np.ndarray | None
     composition: tuple
+    in_class: bool = True  # every frame inside its framing and angle classes
+    attempts: int = 1
 
 
 def _visible_ok(cam: Camera, target: np.ndarray, framing: str, subject_height: float, w: int, h: int) -> bool:
@@ -196,29 +204,41 @@ def plan_shot(spec: ShotSpec, rng: np.random.Generator) -> ShotPlan:
         delay = (float(rng.uniform(0.0, 0.12)), float(rng.uniform(0.88, 1.0))) if len(moves) == 1 else (0.0, 1.0)
         if moves == ["rack_focus"] or moves == ["static"] or moves == ["handheld"]:
             delay = (0.0, 1.0)
-        # check a few frames (moves are monotonic), then build the full path once accepted
-        path = camera_path(start, mvs, min(spec.frames, 5), ctx, delay)
-        ok = True
-        for cam, off in zip(path.cameras, path.subject_offsets):
-            if cam.height < 0.05 or not angle_ok(spec.angle, cam):
-                ok = False
+        # check a few frames (moves are monotonic), then build the full path once accepted;
+        # translations that leave the class are first tried smaller (down to about half)
+        def fits(mvs_try) -> bool:
+            path = camera_path(start, mvs_try, min(spec.frames, 5), ctx, delay)
+            for cam, off in zip(path.cameras, path.subject_offsets):
+                if cam.height < 0.05 or not angle_ok(spec.angle, cam):
+                    return False
+                if not _visible_ok(cam, framed.target + off, spec.framing, subject_height, W, H):
+                    return False
+            return True
+
+        ok = fits(mvs)
+        shrinkable = [mv for mv in mvs if mv.kind in _SHRINKABLE]
+        for factor in (0.75, 0.55):
+            if ok or not shrinkable:
                 break
-            if not _visible_ok(cam, framed.target + off, spec.framing, subject_height, W, H):
-                ok = False
-                break
-        last = (start, mvs, ctx, delay, framed, rack)
+            trial = [MoveParams(mv.kind, mv.amount * factor, mv.easing, dict(mv.extra)) if mv.kind in _SHRINKABLE
+                     else mv for mv in mvs]
+            if fits(trial):
+                mvs, ok = trial, True
+        last = (start, mvs, ctx, delay, framed, rack, ok, attempt)
         if ok or not spec.strict:
             break
-    start, mvs, ctx, delay, framed, rack = last
+    start, mvs, ctx, delay, framed, rack, in_class, attempts = last
     path = camera_path(start, mvs, spec.frames, ctx, delay)
+    for i, cam in enumerate(path.cameras):  # whatever happened, stay above the ground
+        if cam.height < 0.05:
+            path.cameras[i] = cam.moved((0.0, 0.05 - cam.height, 0.0))
     walk_dir = None
     if "tracking" in moves:
         d = path.subject_offsets[-1] - path.subject_offsets[0]
         n = np.linalg.norm(d)
         walk_dir = d / n if n > 1e-9 else None
-    last = ShotPlan(spec, start, path, framed.target, bool(has_subject), subject_height, framed.subject_depth,
-                    rack, "outdoor", walk_dir, framed.composition)
-    plan = last
+    plan = ShotPlan(spec, start, path, framed.target, bool(has_subject), subject_height, framed.subject_depth,
+                    rack, "outdoor", walk_dir, framed.composition, in_class, attempts + 1)
     plan.environment = _choose_environment(rng, spec, plan)
     return plan
 
@@ -661,13 +681,18 @@ def renderer_for(width: int, height: int) -> Renderer:
     return r
 
 
+def shot_rng(seed: int) -> np.random.Generator:
+    """The generator a shot draws everything from (planning first, then the scene, then noise)."""
+    return np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x5C3])
+
+
 def render_shot(spec: ShotSpec) -> RenderedShot:
     """Render a shot (deterministic for `spec.seed`)."""
     validate_spec(spec)
     if spec.reference_image is not None:
         from cinestudio.camerasim.still import render_still_shot
         return render_still_shot(spec)
-    rng = np.random.default_rng([int(spec.seed) & 0xFFFFFFFF, 0x5C3])
+    rng = shot_rng(spec.seed)
     plan = plan_shot(spec, rng)
     scene = assemble_scene(rng, plan)
     W, H = spec.width, spec.height
@@ -752,6 +777,7 @@ def _summary(plan: ShotPlan, scene: sc.Scene, per_frame: list) -> dict:
         "subject_depth": round(float(per_frame[0]["subject_depth"]), 4),
         "subject_distance": round(float(np.linalg.norm(np.asarray(per_frame[0]["position"]) - plan.target)), 4),
         "scene": scene.description,
+        "in_class": bool(plan.in_class),
     }
     if plan.rack is not None:
         out["rack_focus"] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in plan.rack.items()}

@@ -175,3 +175,18 @@ def test_reference_image_planar_moves():
     rack = render_shot(ShotSpec("medium_shot", "eye_level", ["rack_focus"], frames=6, size=96,
                                 reference_image=still))
     assert not np.array_equal(rack.frames[0], rack.frames[-1])
+
+
+def test_hard_combinations_render_without_numeric_trouble():
+    import warnings
+
+    hard = [("extreme_long_shot", "worms_eye", "pedestal_down"), ("extreme_close_up", "overhead", "roll_clockwise"),
+            ("long_shot", "eye_level", "crane_up"), ("extreme_close_up", "worms_eye", "arc_left"),
+            ("medium_close_up", "dutch_angle", "handheld")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for i, (f, a, m) in enumerate(hard):
+            for env in ("outdoor", "indoor"):
+                shot = render_shot(ShotSpec(f, a, [m], frames=5, size=48, seed=i, environment=env))
+                assert shot.frames.shape == (5, 48, 48, 3)
+                assert min(c["position"][1] for c in shot.camera) >= 0.05

@@ -147,6 +147,20 @@ def test_estimate_motion_on_a_file_with_a_range_and_a_cut(tmp_path):
         estimate_motion(path, start=100)
 
 
+def test_real_footage_annotated_shots():
+    """bikes.mp4's shots with a hand-annotated camera movement (tests/data/real_footage.json):
+    a tilt down and static shots with people and cars moving through them. Measured: 3 of 4
+    (the shot where a walking man and then a taxi fill most of a blurred frame reads as a pan)."""
+    p = rf.source("bikes.mp4")
+    if p is None:
+        pytest.skip(rf.missing_reason("bikes.mp4"))
+    shots = rf.ground_truth()["sources"]["bikes.mp4"]["camera"]
+    got = {(s["start"], s["end"]): estimate_motion(p, start=s["start"], end=s["end"]).dominant[0] for s in shots}
+    right = [got[(s["start"], s["end"])] == s["movement"] for s in shots]
+    assert got[(76, 137)] == "tilt_down"
+    assert sum(right) >= 3, got
+
+
 def test_real_static_footage_is_static():
     """Real footage, static camera with people moving (Big Buck Bunny's rabbit): static."""
     p = rf.source("bigbuckbunny.mp4")

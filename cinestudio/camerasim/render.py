@@ -158,6 +158,7 @@ class Renderer:
                 sub = img[r0:r1, c0:c1]
                 sub[g] = col[g]
                 depth[r0:r1, c0:c1][g] = t[g]
+                img = _soften_seams(img, ground.astype(np.uint8))
         return img, depth
 
     def _room(self, scene: Scene, cam: Camera, dx, dy, dz, f):
@@ -205,7 +206,8 @@ class Renderer:
             lod = np.where(m, np.log2(np.maximum(foot, np.float32(1.0))), np.float32(0.0))
             col = self._sample_tiled(levels, along, -height, tile, lod)
             img[sl][m] = col[m]
-        return img, t
+        face = floor.astype(np.uint8) + 2 * ceil.astype(np.uint8) + 3 * xwall.astype(np.uint8)
+        return _soften_seams(img, face), t
 
     # -- depth of field ------------------------------------------------------------------------
     @staticmethod
@@ -480,6 +482,15 @@ def _wrap(x: np.ndarray, period: float) -> np.ndarray:
 def _rep(a: np.ndarray, n: int = 3) -> np.ndarray:
     """(H, W) -> (H, W, n) copies (faster to combine with an (H, W, n) image than a[..., None])."""
     return cv2.merge([a] * n)
+
+
+def _soften_seams(img: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """Anti-alias the hard edges between regions of `label` (room faces, ground and sky): the
+    pixels on a seam take a 3x3 average, so edges move smoothly instead of jumping a pixel."""
+    seam = cv2.dilate(label, np.ones((2, 2), np.uint8)) != cv2.erode(label, np.ones((2, 2), np.uint8))
+    if seam.any():
+        img[seam] = cv2.blur(img, (3, 3))[seam]
+    return img
 
 
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:

@@ -338,7 +338,7 @@ def ground_texture(rng: Rng, kind: str, size: int = 256) -> tuple[np.ndarray, fl
         img = tx.lerp_colors(0.7 * n1 + 0.3 * n2, col((0.78, 0.82, 0.9)), col((0.97, 0.97, 1.0)))
         tile = rng.uniform(5, 12)
     elif kind == "asphalt":
-        speck = rng.random((size, size), dtype=np.float32)
+        speck = _fine_noise(rng, size)
         img = tx.lerp_colors(0.4 * n1 + 0.3 * n2 + 0.3 * speck, col((0.16, 0.16, 0.17)), col((0.34, 0.34, 0.35)))
         if rng.random() < 0.6:
             line = tx.stripes(size, size, period=size, duty=0.04, softness=0.02)
@@ -357,7 +357,7 @@ def ground_texture(rng: Rng, kind: str, size: int = 256) -> tuple[np.ndarray, fl
         img = tx.lerp_colors(0.55 * rows + 0.3 * n2 + 0.15 * n1, col((0.35, 0.27, 0.16)), col((0.35, 0.55, 0.2)))
         tile = rng.uniform(4, 10)
     elif kind == "gravel":
-        speck = cv2.GaussianBlur(rng.random((size, size), dtype=np.float32), (0, 0), 0.8)
+        speck = _fine_noise(rng, size, 1.0)
         img = tx.lerp_colors(0.5 * speck / max(speck.max(), 1e-6) + 0.5 * n2, col((0.35, 0.33, 0.3)), col((0.7, 0.67, 0.62)))
         tile = rng.uniform(2, 5)
     elif kind == "wood":
@@ -371,13 +371,21 @@ def ground_texture(rng: Rng, kind: str, size: int = 256) -> tuple[np.ndarray, fl
         img = tx.lerp_colors(ch, c1, c2) * (0.92 + 0.08 * n2[..., None])
         tile = rng.uniform(1.0, 3.0)
     elif kind == "carpet":
-        img = tx.lerp_colors(0.5 * n2 + 0.5 * rng.random((size, size), dtype=np.float32),
+        img = tx.lerp_colors(0.5 * n2 + 0.5 * _fine_noise(rng, size),
                              col(tx.random_color(rng, val=(0.2, 0.5))), col(tx.random_color(rng, val=(0.4, 0.7))))
         tile = rng.uniform(1, 3)
     else:  # concrete
         img = tx.lerp_colors(0.6 * n1 + 0.4 * n2, col((0.45, 0.45, 0.44)), col((0.66, 0.65, 0.62)))
         tile = rng.uniform(3, 6)
     return np.clip(img, 0, 1).astype(np.float32), float(tile)
+
+
+def _fine_noise(rng: Rng, size: int, sigma: float = 0.8) -> np.ndarray:
+    """Texel-scale grain, slightly blurred (pure per-texel noise shimmers when it moves)."""
+    r = np.pad(rng.random((size, size), dtype=np.float32), 4, mode="wrap")  # blur that wraps: tiles stay seamless
+    n = cv2.GaussianBlur(r, (0, 0), sigma)[4:-4, 4:-4]
+    lo, hi = float(n.min()), float(n.max())
+    return (n - lo) / max(hi - lo, 1e-6)
 
 
 def wall_texture(rng: Rng, size: int = 256) -> tuple[np.ndarray, tuple[float, float], str]:

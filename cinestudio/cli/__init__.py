@@ -9,6 +9,7 @@ from cinestudio.cli import jobs_cmd  # noqa: F401
 from cinestudio.cli import media_cmd  # noqa: F401
 from cinestudio.cli import shots_cmd  # noqa: F401
 from cinestudio.cli import simulate_cmd  # noqa: F401
+from cinestudio.cli import storyboard_cmd  # noqa: F401
 from cinestudio.cli import taxonomy_cmd  # noqa: F401
 from cinestudio.cli import workspace_cmd  # noqa: F401
 from cinestudio.cli.app import app

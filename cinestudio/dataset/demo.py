@@ -73,7 +73,9 @@ def build_demo(store: WorkspaceStore, *, progress: ProgressFn | None = None,
     import time
 
     from cinestudio.camerasim.dataset import simulate_dataset
+    from cinestudio.storyboard.demo import ensure_demo_storyboard
 
+    ensure_demo_storyboard(store)   # the sample storyboard (idempotent, also for older demos)
     done = demo_status(store)
     if done is not None:
         return {"created": False, "workspace": str(store.paths.root), **done}

@@ -96,6 +96,7 @@ def test_angle_moves_the_horizon_the_right_way():
     ("zoom_in", lambda m: m["scale"] > 1.12), ("zoom_out", lambda m: m["scale"] < 1 / 1.12),
     ("dolly_in", lambda m: m["scale"] > 1.08), ("dolly_out", lambda m: m["scale"] < 1 / 1.08),
     ("truck_left", lambda m: m["dx"] > 8), ("truck_right", lambda m: m["dx"] < -8),
+    ("pedestal_up", lambda m: m["dy"] > 8), ("pedestal_down", lambda m: m["dy"] < -8),
     ("roll_clockwise", lambda m: m["rotation"] < -5), ("roll_anticlockwise", lambda m: m["rotation"] > 5),
     ("static", lambda m: abs(m["dx"]) < 1.5 and abs(m["dy"]) < 1.5 and abs(m["scale"] - 1) < 0.02),
 ])

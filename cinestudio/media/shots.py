@@ -79,8 +79,8 @@ def shots_from_cuts(cuts: Iterable[int], frames: int) -> list[dict]:
 # ----------------------------------------------------------------------------------------------
 # Continuity check
 
-_LK = dict(winSize=(15, 15), maxLevel=3,
-           criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+_LK = dict(winSize=(11, 11), maxLevel=3,
+           criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03))
 
 
 def _normalised_gray(bgr: np.ndarray, side: int) -> np.ndarray:
@@ -96,7 +96,7 @@ def _normalised_gray(bgr: np.ndarray, side: int) -> np.ndarray:
 
 
 class _Continuity:
-    def __init__(self, min_inliers: int, min_ratio: float, max_corners: int = 120):
+    def __init__(self, min_inliers: int, min_ratio: float, max_corners: int = 100):
         self.max_corners = max_corners
         self.min_inliers = min_inliers
         self.min_ratio = min_ratio

@@ -80,6 +80,27 @@ def variant_frames(frames: np.ndarray, variant: int) -> np.ndarray:
     return np.ascontiguousarray(frames)
 
 
+# Raw motion columns (see cinestudio.cameraclip.features.raw_motion) that change sign when the
+# picture is mirrored left-right, and when time runs backwards.
+_FLIP_SIGN = np.array([-1, 1, 1, -1, 1, -1, 1, -1, 1, 1, 1], dtype=np.float32)
+_REVERSE_SIGN = np.array([-1, -1, -1, -1, 1, -1, -1, -1, -1, -1, -1], dtype=np.float32)
+
+
+def variant_motion(raw: np.ndarray, variant: int) -> np.ndarray:
+    """The raw motion ``(..., T-1, RAW_DIM)`` of a clip's flip/reversal variant, from the clip's own.
+
+    A mirror negates horizontal flow and rotation; reversal runs the pairs backwards and inverts
+    each (translation, log-scale, rotation, local flow and sharpness change negate; parallax stays).
+    Exact for the similarity part up to second-order terms, and far cheaper than re-estimating.
+    """
+    out = np.asarray(raw, dtype=np.float32)
+    if variant & 1:
+        out = out * _FLIP_SIGN
+    if variant & 2:
+        out = out[..., ::-1, :] * _REVERSE_SIGN
+    return np.ascontiguousarray(out)
+
+
 def variant_labels(labels: Labels, variant: int) -> Labels:
     if variant & 1:
         labels = swap_labels(labels, HFLIP_SWAP)
@@ -115,7 +136,7 @@ def shake_motion(raw: np.ndarray, rng: np.random.Generator, p: float = 0.3, max_
     if not pick.any():
         return raw
     sigma = rng.uniform(0.0, max_sigma, size=(b, 1, 1)).astype(np.float32)
-    noise = rng.normal(0.0, 1.0, size=(b, n, 3)).astype(np.float32)
+    noise = rng.normal(0.0, 1.0, size=(b, n, 3)).astype(np.float32)  # dx, dy, log-scale
     noise -= noise.mean(axis=1, keepdims=True)  # zero mean over the clip: shake, not a move
     noise *= sigma
     noise[:, :, 2] *= 0.1

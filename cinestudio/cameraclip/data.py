@@ -11,7 +11,7 @@ frame) says that framing and angle are true on every frame, which allows time re
 whose movement changes what the first frame shows.
 
 `FrameCache` samples each clip's frames once (uniformly, by seeking), fits them to the model's size
-and stores them with the raw global motion of the four flip/reversal variants as ``.npz`` files, so
+and stores them with their raw motion features as ``.npz`` files, so
 epochs, resumed runs and evaluations do not decode again.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cinestudio.cameraclip import augment, features
+from cinestudio.cameraclip import features
 from cinestudio.errors import MediaError, UserInputError
 from cinestudio.fsutil import atomic_path
 from cinestudio.progress import ProgressFn, StopFn, check_stop
@@ -35,7 +35,6 @@ from cinestudio.taxonomy import AXES, Taxonomy, load_taxonomy
 
 MANIFEST_NAMES = ("labels.jsonl", "manifest.jsonl")
 VAL_SPLITS = ("val", "valid", "validation", "test")
-N_VARIANTS = 4
 
 
 @dataclass(frozen=True)
@@ -146,16 +145,15 @@ def sample_clip(item: ClipItem, num_frames: int) -> np.ndarray:
 
 
 def clip_arrays(frames: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Frames fitted to `size` and the raw motion of its four variants ``(4, T-1, RAW_DIM)``."""
+    """Frames fitted to `size` and their raw motion ``(T-1, RAW_DIM)`` (variants: `augment.variant_motion`)."""
     fitted = features.fit_frames(frames, size)
-    motion = np.stack([features.raw_motion(augment.variant_frames(fitted, v)) for v in range(N_VARIANTS)])
-    return fitted, motion
+    return fitted, features.raw_motion(fitted)
 
 
 class FrameCache:
-    """Per-clip ``.npz`` files (frames at model size + raw motion of the 4 variants) in a folder."""
+    """Per-clip ``.npz`` files (frames at model size + raw motion) in a folder."""
 
-    VERSION = 3
+    VERSION = 5
 
     def __init__(self, folder: str | os.PathLike[str] | None, num_frames: int, size: int):
         self.folder = Path(folder) if folder is not None else None
@@ -189,8 +187,8 @@ class FrameCache:
 
 @dataclass
 class ClipTable:
-    """Clips held in memory: frames ``(N, T, S, S, 3)`` uint8, raw motion ``(N, 4, T-1, RAW_DIM)``
-    (variant 0 as is, 1 flipped, 2 reversed, 3 both; `features.encode_motion` makes model inputs)."""
+    """Clips held in memory: frames ``(N, T, S, S, 3)`` uint8, raw motion ``(N, T-1, RAW_DIM)``
+    (`features.encode_motion` makes model inputs; `augment.variant_motion` flips/reverses it)."""
 
     items: list[ClipItem]
     frames: np.ndarray
@@ -214,5 +212,5 @@ def load_table(items: Iterable[ClipItem], cache: FrameCache, progress: ProgressF
     if not items:
         t, s = cache.num_frames, cache.size
         return ClipTable([], np.zeros((0, t, s, s, 3), np.uint8),
-                         np.zeros((0, N_VARIANTS, t - 1, features.RAW_DIM), np.float32))
+                         np.zeros((0, t - 1, features.RAW_DIM), np.float32))
     return ClipTable(items, np.stack(frames), np.stack(motion))

@@ -182,7 +182,7 @@ def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size
 
     was_training = model.training
     model.eval()
-    video = embed_prepared(model, table.frames, features.encode_motion(table.motion[:, 0]), batch_size)
+    video = embed_prepared(model, table.frames, features.encode_motion(table.motion), batch_size)
     out = {}
     for axis in AXES:
         keys, text = class_embeddings(model, tax, axis)
@@ -365,7 +365,7 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
         if config.jitter:
             x = augment.photometric(x, gen)
         x = ((x.to(device) - model.pixel_mean) / model.pixel_std)
-        raw = train_table.motion[idx, var]
+        raw = np.stack([augment.variant_motion(train_table.motion[i], v) for i, v in zip(idx, var)])
         if config.shake:
             raw = augment.shake_motion(raw, rng)
         motion = model.motion_tensor(features.encode_motion(raw))

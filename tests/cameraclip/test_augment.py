@@ -32,3 +32,16 @@ def test_variants_compose():
     labels = {"framing": (), "angle": (), "movement": ("pan_left",)}
     assert augment.variant_labels(labels, 3)["movement"] == ("pan_left",)  # flip + reverse
     assert augment.variant_labels(labels, 2)["movement"] == ("pan_right",)
+
+
+def test_variant_motion_matches_the_motion_of_the_variant_frames():
+    from cinestudio.cameraclip.features import raw_motion
+    from tests.cameraclip.clips import render
+
+    frames = render("pan_left", "medium_shot", "eye_level", np.random.default_rng(2), frames=8, size=64)
+    raw = raw_motion(frames)
+    for v in (1, 2, 3):
+        derived = augment.variant_motion(raw, v)
+        measured = raw_motion(augment.variant_frames(frames, v))
+        assert np.allclose(derived[:, :4], measured[:, :4], atol=3e-3), v  # global dx, dy, scale, rotation
+        assert np.sign(derived[:, 0]).tolist() == np.sign(measured[:, 0]).tolist()

@@ -14,10 +14,10 @@ from tests.cameraclip.clips import render
 def test_mean_pooling_is_order_blind_and_temporal_is_not():
     torch.manual_seed(0)
     emb = torch.randn(2, 8, 128)
-    motion = torch.randn(2, 7, 10)
+    motion = torch.randn(2, 7, 22)
     rev = emb.flip(1)
     assert torch.allclose(MeanPooling()(emb), MeanPooling()(rev), atol=1e-6)
-    temporal = TemporalPooling(128, 8, motion_dim=10).eval()
+    temporal = TemporalPooling(128, 8, motion_dim=22).eval()
     assert not torch.allclose(temporal(emb, motion), temporal(rev, motion), atol=1e-4)
 
 

@@ -171,3 +171,11 @@ def test_stats_mode_shows_counts_balance_and_kappa(qtbot, tab):
     assert panel.charts["angle"].totals["low_angle"] == 1
     tab.set_mode("annotate")
     assert tab.pages.currentWidget() is tab.splitter
+
+
+def test_opening_another_workspace_shows_its_clips(qtbot, tab, tmp_path):
+    tab.set_workspace(tmp_path / "empty")
+    qtbot.waitUntil(lambda: tab._opened and not tab.model.loading, timeout=5000)
+    assert tab.model.total == 0 and tab.row is None
+    assert "no clips yet" in tab.player.view.message
+    assert not tab.label_stack.canUndo()

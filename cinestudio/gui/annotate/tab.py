@@ -79,6 +79,8 @@ class AnnotateTab(QWidget):
         self._advance_after_fetch = False
         self._opened = False
         self._stats_dirty = True
+        self._list_mode = "annotate"          # what the list shows: clips, or the verify queue
+        self._annotate_stage: str | None = None
 
         self.reader = TaskRunner(self, max_threads=2, name="annotate-read")
         self.writer = TaskRunner(self, max_threads=1, name="annotate-write")
@@ -713,6 +715,7 @@ class AnnotateTab(QWidget):
         self._refresh_counts()
         self.saved.emit(row.id)
         if was_current:
+            self.draft_stack.clear()
             self.show_row(row)
             self.move(1)
         self.panel.set_status(f"✓ {word} clip #{row.id} as <b>{self.annotator}</b>")
@@ -722,7 +725,7 @@ class AnnotateTab(QWidget):
     def set_mode(self, mode: str) -> None:
         if mode not in MODES:
             raise ValueError(mode)
-        previous, self.mode = self.mode, mode
+        self.mode = mode
         self.mode_buttons[mode].setChecked(True)
         if mode == "stats":
             self.player.pause()
@@ -739,15 +742,21 @@ class AnnotateTab(QWidget):
         self.redo_button.setEnabled(self.undo_group.canRedo())
         self.panel.set_verify_mode(verify)
         self.delegate.verify_mode = verify
+        self.draft_stack.clear()
+        self.show_row(self.row)        # the same clip, seen in this mode, until the list reloads
         self.list_title.setText("<b>VERIFY QUEUE</b> <span style='color:gray'>disagreements "
                                 "first</span>" if verify else "<b>CLIPS</b>")
-        if verify:
-            self.filters.set_stage("annotated")
-        self.filters.stage.setEnabled(not verify)
-        if previous == "stats" and ((previous == "verify") == verify):
-            self.modeChanged.emit(mode)
-            return
-        if (previous == "verify") != verify:
+        last = self._list_mode
+        if verify != (last == "verify"):
+            self.filters.blockSignals(True)
+            if verify:
+                self._annotate_stage = self.filters.stage.currentData()
+                self.filters.set_stage("annotated")
+            else:
+                self.filters.set_stage(self._annotate_stage)
+            self.filters.blockSignals(False)
+            self.filters.stage.setEnabled(not verify)
+            self._list_mode = mode
             self.reload()
         self.modeChanged.emit(mode)
 

@@ -635,7 +635,7 @@ def estimate_motion(path: str | os.PathLike[str], start: int = 0, end: int | Non
 
     With `split_shots` (default) hard cuts are found first (`shots.cuts_in_frames` on the same
     frames) and no segment spans a cut. Segments shorter than `min_segment` frames (default: a
-    quarter second) are merged into their neighbours. Raises `MediaError`/`UserInputError` for
+    half second: camera moves are rarely shorter) are merged into their neighbours. Raises `MediaError`/`UserInputError` for
     unreadable files or bad ranges.
     """
     if start < 0:
@@ -648,7 +648,7 @@ def estimate_motion(path: str | os.PathLike[str], start: int = 0, end: int | Non
     if len(grays) == 0:
         raise UserInputError(os.fspath(path), f"no frames in range {start}..{end if end is not None else 'end'}")
     if min_segment is None:
-        min_segment = max(4, round((fps or 24) / 4))
+        min_segment = max(4, round((fps or 24) * 0.5))
     return _report_from_grays(grays, offset=start, scheme=scheme, fps=fps, min_segment=min_segment,
                               threshold=threshold, split_shots=split_shots, progress=progress,
                               should_stop=should_stop)

@@ -78,7 +78,7 @@ class TrainConfig:
     full_frames_fraction: float = 0.15  # the last steps encode all frames, as inference does
     checkpoint_every: int = 100
     log_every: int = 10
-    max_minutes: float | None = None
+    max_minutes: float | None = None  # time budget of the training loop (after frame caching)
     threads: int | None = None
     scheme: str = DEFAULT_SCHEME
     cache: str | None = None
@@ -144,10 +144,13 @@ def _param_groups(model: CameraCLIP, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def lr_at(step: int, total: int, base: float, warmup: int) -> float:
+def lr_at(step: int, total: int, base: float, warmup: int, progress: float | None = None) -> float:
+    """Linear warm-up, then cosine decay to 0 over the run (`progress` in [0, 1] overrides the
+    step-based progress, for time-budgeted runs)."""
     if step < warmup:
         return base * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
+    if progress is None:
+        progress = (step - warmup) / max(1, total - warmup)
     return base * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
@@ -351,9 +354,14 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
         flips = (rng.random(len(idx)) < 0.5) if config.flip else np.zeros(len(idx), bool)
         revs = (rng.random(len(idx)) < 0.5) & reversible[idx] if config.reverse else np.zeros(len(idx), bool)
         var = flips.astype(int) + 2 * revs.astype(int)
+        # progress through the run: by steps, or by time when a time budget is set (whichever is
+        # further), so a time-budgeted run still anneals and ends on full frames
+        frac = step / total
+        if config.max_minutes:
+            frac = max(frac, elapsed() / (60 * config.max_minutes))
         t_all = config.num_frames
         k = config.train_frames
-        sparse = 0 < k < t_all and step < total * (1 - config.full_frames_fraction)
+        sparse = 0 < k < t_all and frac < 1 - config.full_frames_fraction
         if sparse:  # one random frame from each of k equal segments, per clip (TSN-style)
             edges = np.linspace(0, t_all, k + 1)
             lo, hi = np.ceil(edges[:-1]).astype(int), np.ceil(edges[1:]).astype(int)
@@ -371,7 +379,7 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
         motion = model.motion_tensor(features.encode_motion(raw))
 
         for g in optimizer.param_groups:
-            g["lr"] = lr_at(step, total, config.lr, config.warmup_steps)
+            g["lr"] = lr_at(step, total, config.lr, config.warmup_steps, frac if config.max_minutes else None)
         video = model.encode_video(x, motion, frame_index=torch.from_numpy(fidx).to(device) if sparse else None)
         texts, spans = [], {}
         for a in AXES:

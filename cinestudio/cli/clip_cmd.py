@@ -33,7 +33,7 @@ def train_cmd(
     lr: float = typer.Option(1e-3, "--lr"),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
-    max_minutes: float | None = typer.Option(None, "--max-minutes", help="Stop (and save) after this long."),
+    max_minutes: float | None = typer.Option(None, "--max-minutes", help="Time budget of the training loop: the learning rate anneals to 0 by then (or by the last epoch, whichever comes first)."),
     threads: int | None = typer.Option(None, "--threads", help="torch CPU threads."),
     cache: Path | None = typer.Option(None, "--cache", help="Frame cache folder (default RUN/cache)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),

@@ -634,9 +634,9 @@ def estimate_motion(path: str | os.PathLike[str], start: int = 0, end: int | Non
     """Camera movement of frames [start, end) of a video file (end None: to the last frame).
 
     With `split_shots` (default) hard cuts are found first (`shots.cuts_in_frames` on the same
-    frames) and no segment spans a cut. Segments shorter than `min_segment` frames (default: a
-    half second: camera moves are rarely shorter) are merged into their neighbours. Raises `MediaError`/`UserInputError` for
-    unreadable files or bad ranges.
+    frames) and no segment spans a cut. Segments shorter than `min_segment` frames (default: half
+    a second; camera moves are rarely shorter) are merged into their neighbours. Raises
+    `MediaError`/`UserInputError` for unreadable files or bad ranges.
     """
     if start < 0:
         raise UserInputError(str(start), "start frame must be ≥ 0")
@@ -646,7 +646,8 @@ def estimate_motion(path: str | os.PathLike[str], start: int = 0, end: int | Non
 
     fps, grays = _frames.read_gray_frames(path, start, end, max_side, should_stop=should_stop)
     if len(grays) == 0:
-        raise UserInputError(os.fspath(path), f"no frames in range {start}..{end if end is not None else 'end'}")
+        last = end if end is not None else "end"
+        raise UserInputError(os.fspath(path), f"no frames in range {start}..{last}")
     if min_segment is None:
         min_segment = max(4, round((fps or 24) * 0.5))
     return _report_from_grays(grays, offset=start, scheme=scheme, fps=fps, min_segment=min_segment,

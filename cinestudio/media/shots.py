@@ -257,14 +257,15 @@ class _CutFinder:
         lookahead = self.t["flash_frames"]
         t_prev, t_cur = self._thumb(c - 1), self._thumb(c)
         jump = float(cv2.absdiff(t_prev, t_cur).mean())
+        near = max(0.6 * jump, 10.0)   # "might have come back": closer than this
         for j in range(1, lookahead + 1):
             nxt = self._frame(c + j)
-            if (nxt is not None and float(cv2.absdiff(t_prev, self._thumb(c + j)).mean()) < max(0.6 * jump, 10.0)
+            if (nxt is not None and float(cv2.absdiff(t_prev, self._thumb(c + j)).mean()) < near
                     and self.cont.same_shot(c - 1, prev, nxt)):
                 return False  # the change went away again: a flash or a glitch
             back = self._frame(c - 1 - j)
             if (back is not None and j < lookahead
-                    and float(cv2.absdiff(self._thumb(c - 1 - j), t_cur).mean()) < max(0.6 * jump, 10.0)
+                    and float(cv2.absdiff(self._thumb(c - 1 - j), t_cur).mean()) < near
                     and self.cont.same_shot(c - 1 - j, back, cur)):
                 return False  # the frame before the candidate was the odd one out
         return True

@@ -224,3 +224,16 @@ def test_agrees_with_the_simulator_labels():
             assert got == move, (move, seed, got)
     dolly_right = sum(got == move for (move, _), got in results.items() if move.startswith("dolly"))
     assert dolly_right >= 2, results
+
+
+@needs_photos
+def test_motion_progress_and_cancel(tmp_path):
+    from cinestudio.progress import Cancelled
+
+    frames = pm.photo_move(pm.photo("coffee.png"), "pan_left", frames=20, size=SIZE)
+    path = write_mp4(tmp_path / "m.mp4", frames, 25)
+    seen = []
+    estimate_motion(path, progress=lambda done, total, msg: seen.append((done, total)))
+    assert seen and seen[-1][0] == seen[-1][1] == 19
+    with pytest.raises(Cancelled):
+        estimate_motion(path, should_stop=lambda: True)

@@ -163,3 +163,16 @@ def test_cli_shots_json_and_errors(tmp_path, bad_files):
     assert res.returncode == 2 and res.stdout == ""
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
+
+
+@needs_photos
+def test_progress_and_cancel(tmp_path):
+    from cinestudio.progress import Cancelled
+
+    frames, _ = _photo_montage(1)
+    path = write_mp4(tmp_path / "m.mp4", frames, 25)
+    seen = []
+    detect_shots(path, progress=lambda done, total, msg: seen.append((done, total)))
+    assert seen and seen[-1][0] == seen[-1][1] == len(frames)
+    with pytest.raises(Cancelled):
+        detect_shots(path, should_stop=lambda: True)

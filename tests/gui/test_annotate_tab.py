@@ -179,3 +179,14 @@ def test_opening_another_workspace_shows_its_clips(qtbot, tab, tmp_path):
     assert tab.model.total == 0 and tab.row is None
     assert "no clips yet" in tab.player.view.message
     assert not tab.label_stack.canUndo()
+
+
+def test_typing_a_caption_is_not_taken_for_shortcuts(qtbot, tab, workspace):
+    tab.panel.caption.setFocus()
+    qtbot.keyClicks(tab.panel.caption, "a slow pan")        # letters and space: text, not keys
+    assert tab.state.empty and tab.player.playing is False
+    qtbot.keyClick(tab.panel.caption, Qt.Key.Key_Return)    # saves the caption only
+    assert tab.state.caption == "a slow pan" and tab.state.movements == ()
+    qtbot.waitUntil(lambda: not tab._pending, timeout=5000)
+    lab, _ = stored(workspace, 1)
+    assert lab.caption == "a slow pan" and lab.movements == ()

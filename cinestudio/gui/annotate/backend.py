@@ -23,7 +23,7 @@ from cinestudio.dataset import verify as verify_uc
 from cinestudio.dataset.scheme import workspace_taxonomy
 from cinestudio.progress import ProgressFn, StopFn
 from cinestudio.store import ClipFilter, ClipRecord, LabelRecord, WorkspaceStore, open_workspace
-from cinestudio.taxonomy import AXES, Taxonomy
+from cinestudio.taxonomy import Taxonomy
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,11 @@ import getpass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoGroup, QUndoStack
-from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel, QLineEdit, QListView,
-                               QPushButton, QSplitter, QStackedWidget, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QApplication, QButtonGroup, QFrame, QHBoxLayout, QLabel,
+                               QLineEdit, QListView, QPushButton, QSplitter, QStackedWidget,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from cinestudio.gui.annotate.backend import AnnotateBackend, ClipRow, LabelState
 from cinestudio.gui.annotate.clip_delegate import STAGE_COLORS, ClipDelegate
@@ -548,8 +548,19 @@ class AnnotateTab(QWidget):
         if self._can_label():
             self._change(with_caption(self.state, text), "caption")
 
+    def _leave_text_field(self) -> bool:
+        """Enter in a text field (caption, annotator) finishes the typing, nothing more."""
+        focus = QApplication.focusWidget()
+        if isinstance(focus, QLineEdit) and self.isAncestorOf(focus):
+            focus.clearFocus()          # editingFinished saves it
+            self.list.setFocus()
+            return True
+        return False
+
     def accept(self) -> None:
         """Enter: take the suggestion (annotate) or accept the label (verify)."""
+        if self._leave_text_field():
+            return
         if self.mode == "verify":
             self.verify_accept()
             return
@@ -676,6 +687,8 @@ class AnnotateTab(QWidget):
         self._review("accept", from_annotator=annotator)
 
     def verify_fix(self) -> None:
+        if self._leave_text_field():
+            return
         reviewer = self._reviewer()
         if reviewer is None:
             return

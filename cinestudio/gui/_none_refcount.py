@@ -1,12 +1,15 @@
-"""Work around PySide6 6.12.0 on CPython < 3.12: every call of a C++ method that returns void
-takes one reference from ``None`` without having given one (`label.setText("x")` leaves
-``sys.getrefcount(None)`` one lower). ``None`` has a few thousand references at start-up, so a GUI
-that repaints a plot dies within seconds to minutes with "Fatal Python error: none_dealloc".
+"""Work around PySide6 6.12.0 on CPython < 3.12, which loses references to None, True and False.
 
-CPython 3.12 made ``None`` immortal, which hides the bug. On older interpreters where the leak is
-detected, `install()` gives ``None`` the same treatment: its reference count is raised by 2**40
-(a million void calls per second would need 12 days to spend it). Nothing else changes; the
-function is a no-op where the bug is absent.
+Every call of a C++ method that returns void, every C++ call of a Python override returning None
+(``paintEvent``) takes one reference from ``None`` that it never gave; every ``Signal.emit()``
+does the same to ``True``/``False``. These singletons have a few thousand references at start-up,
+so a GUI that repaints a plot dies within minutes: "Fatal Python error: none_dealloc" (or
+"bool_dealloc").
+
+CPython 3.12 made these objects immortal, which hides the bug. On older interpreters where the
+leak is detected, `install()` gives them the same treatment: their reference counts are raised by
+2**40 (a million leaking calls per second would need 12 days to spend it). Nothing else changes;
+it is a no-op where the bug is absent.
 """
 
 from __future__ import annotations
@@ -18,15 +21,21 @@ _BUMP = 1 << 40
 _installed = False
 
 
-def leaks_none() -> bool:
-    """True when a void PySide6 method call loses a reference to None (probed on QPainterPath)."""
+def leaks() -> dict[str, bool]:
+    """Which singletons lose references: probed with void calls and signal emits."""
+    from PySide6.QtCore import QObject, Signal
     from PySide6.QtGui import QPainterPath
 
+    class _Probe(QObject):
+        ping = Signal()
+
     path = QPainterPath()
-    before = sys.getrefcount(None)
+    probe = _Probe()
+    none0, false0 = sys.getrefcount(None), sys.getrefcount(False)
     for _ in range(16):
         path.moveTo(0.0, 0.0)
-    return sys.getrefcount(None) <= before - 8
+        probe.ping.emit()
+    return {"None": sys.getrefcount(None) <= none0 - 8, "bool": sys.getrefcount(False) <= false0 - 8}
 
 
 def install() -> bool:
@@ -34,8 +43,12 @@ def install() -> bool:
     global _installed
     if _installed:
         return True
-    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython" or not leaks_none():
+    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
         return False
-    ctypes.c_ssize_t.from_address(id(None)).value += _BUMP
+    found = leaks()
+    if not any(found.values()):
+        return False
+    for obj in (None, True, False):
+        ctypes.c_ssize_t.from_address(id(obj)).value += _BUMP
     _installed = True
     return True

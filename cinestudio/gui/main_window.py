@@ -36,10 +36,10 @@ class MainWindow(QMainWindow):
 
         self.annotate_tab = AnnotateTab(self.workspace, self.taxonomy)
         self.tabs.addTab(self.annotate_tab, "Annotate")
-        self.tabs.addTab(ComingLater(
-            "Train", "CameraCLIP and LoRA training run here as background jobs — queue, live "
-            "loss, cancel and resume. This tab arrives with the Jobs + Train issue; until then "
-            "training runs from the command line."), "Train")
+        from cinestudio.gui.train.tab import TrainTab
+
+        self.train_tab = TrainTab(self.workspace)
+        self.tabs.addTab(self.train_tab, "Train")
         self.tabs.addTab(ComingLater(
             "Storyboard", "Sequence shots by framing, angle and movement, render them as a previz "
             "animatic or with CameraDiff + CLIPLoRA, and play them back. This tab arrives with "
@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.annotate_tab.shutdown()
+        self.train_tab.shutdown()
         super().closeEvent(event)
 
     def open_workspace(self, folder: Path) -> None:
@@ -102,3 +103,4 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"CineStudio — {folder.name}")
         self.statusBar().showMessage(f"Workspace: {folder}")
         self.annotate_tab.set_workspace(folder)
+        self.train_tab.set_workspace(folder)

@@ -88,6 +88,7 @@ class _Child:
     proc: subprocess.Popen
     gpu: bool
     reader: threading.Thread
+    attempts: int = 0               # the job's attempts when spawned (the worker's start adds one)
     started: float = field(default_factory=time.monotonic)
     eof: bool = False
     cancel_at: float | None = None
@@ -218,7 +219,9 @@ class QueueRunner:
             job = self.store.jobs.get(child.job_id)
         except Exception:
             return None
-        if job.state == "queued":    # died before it could claim the job (broken install, bad args)
+        if job.state == "queued" and job.attempts == child.attempts:
+            # died before it could claim the job (broken install, bad arguments): fail it, or the
+            # runner would start it again and again
             job = self.store.jobs.start(job.id, pid=child.proc.pid)
         elif job.state != "running" or job.pid != child.proc.pid:
             return None              # the worker finished it, or another worker owns it now
@@ -302,7 +305,7 @@ class QueueRunner:
                                   name=f"job-{job.id}-reader", daemon=True)
         with _live_lock:
             _live[proc.pid] = job.id
-        self.children[job.id] = _Child(job.id, proc, launch.gpu, reader)
+        self.children[job.id] = _Child(job.id, proc, launch.gpu, reader, attempts=job.attempts)
         reader.start()
 
 

@@ -1,0 +1,284 @@
+"""One job in detail: header and actions, live curves (pyqtgraph), the log, and the run's results
+(validation R@1, confusion matrices, the training plot)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QImage, QPixmap
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QScrollArea, QTabWidget,
+                               QVBoxLayout, QWidget)
+
+from cinestudio.jobs.history import JobHistory
+from cinestudio.jobs.protocol import format_duration
+from cinestudio.store import JobRecord
+from cinestudio.taxonomy import AXES
+
+AXIS_COLORS = {"framing": "#1f77b4", "angle": "#ff7f0e", "movement": "#2ca02c"}
+LOSS_COLOR = "#222222"
+
+pg.setConfigOptions(antialias=True, background="w", foreground="#333333")
+
+
+def describe_job(job: JobRecord) -> str:
+    """The kind's one-line summary of the job's configuration, and its device."""
+    from cinestudio.errors import UserInputError
+    from cinestudio.jobs.kinds import get_kind
+
+    try:
+        text = get_kind(job.kind).describe(job.config)
+    except UserInputError:
+        text = ""
+    return f"{text} · device {job.device}" if text else f"device {job.device}"
+
+
+def load_results(run_dir: Path) -> dict[str, Any]:
+    """The run's evaluation and figures (worker thread: QImage only)."""
+    out: dict[str, Any] = {"evaluation": None, "images": {}}
+    result = run_dir / "eval" / "result.json"
+    if result.is_file():
+        try:
+            out["evaluation"] = json.loads(result.read_text(encoding="utf-8"))
+        except ValueError:
+            out["evaluation"] = None
+    for name, path in (("confusion", run_dir / "eval" / "confusion.png"), ("training", run_dir / "training.png")):
+        if path.is_file():
+            image = QImage(str(path))
+            if not image.isNull():
+                out["images"][name] = image
+    return out
+
+
+class CurvePanel(pg.GraphicsLayoutWidget):
+    """Training loss and validation R@1 per axis against the step."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("train-curves")
+        self.loss_plot = self.addPlot(row=0, col=0, title="Training loss")
+        self.loss_plot.setLabel("bottom", "step")
+        self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.loss_plot.addLegend(offset=(-10, 10))
+        self.r1_plot = self.addPlot(row=0, col=1, title="Validation R@1")
+        self.r1_plot.setLabel("bottom", "step")
+        self.r1_plot.setYRange(0, 1.0)
+        self.r1_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.r1_plot.addLegend(offset=(-10, -10))
+        for plot in (self.loss_plot, self.r1_plot):
+            plot.setClipToView(True)
+            plot.setDownsampling(auto=True, mode="peak")
+        self.shown: tuple[int, int, int] | None = None      # (job id, id(history), version) drawn
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.curves["loss"] = self.loss_plot.plot([], [], pen=pg.mkPen(LOSS_COLOR, width=2), name="loss")
+        for axis in AXES:
+            self.curves[f"loss_{axis}"] = self.loss_plot.plot(
+                [], [], pen=pg.mkPen(AXIS_COLORS[axis], width=1, style=Qt.PenStyle.DashLine), name=axis)
+            self.curves[f"val_r1.{axis}"] = self.r1_plot.plot(
+                [], [], pen=pg.mkPen(AXIS_COLORS[axis], width=2), symbol="o", symbolSize=5,
+                symbolBrush=AXIS_COLORS[axis], name=axis)
+
+    def show_history(self, history: JobHistory | None) -> None:
+        key = None if history is None else (history.job_id, id(history), history.version)
+        if key is not None and key == self.shown:
+            return                                   # nothing new: no redraw
+        self.shown = key
+        for name, curve in self.curves.items():
+            xs, ys = history.series.get(name, ([], [])) if history is not None else ([], [])
+            curve.setData(list(xs), list(ys))
+
+    def points(self, name: str) -> int:
+        xs, _ = self.curves[name].getData()
+        return 0 if xs is None else len(xs)
+
+
+class JobView(QWidget):
+    cancelRequested = Signal(int)
+    resumeRequested = Signal(int)
+    useForPrelabellingRequested = Signal(int)
+    resultsWanted = Signal(int)
+
+    def __init__(self, workspace: Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("train-job-view")
+        self.workspace = Path(workspace)
+        self.job: JobRecord | None = None
+        self.active_run: str | None = None
+        self._results_for: tuple[int, str] | None = None
+
+        self.title = QLabel("Select a job, or start a training on the left.")
+        self.title.setObjectName("train-job-title")
+        self.title.setStyleSheet("font-weight: 600; font-size: 14px;")
+        self.summary = QLabel("")
+        self.summary.setObjectName("train-job-summary")
+        self.summary.setStyleSheet("color: #555;")
+        self.summary.setWordWrap(True)
+        self.status = QLabel("")
+        self.status.setObjectName("train-job-status")
+        self.status.setWordWrap(True)
+        self.cancel = QPushButton("Cancel")
+        self.resume = QPushButton("Resume")
+        self.open_folder = QPushButton("Open run folder")
+        self.use_model = QPushButton("Use this model for pre-labelling")
+        for name, button in (("cancel", self.cancel), ("resume", self.resume), ("open", self.open_folder),
+                             ("use", self.use_model)):
+            button.setObjectName(f"train-{name}")
+            button.setEnabled(False)
+        self.cancel.setToolTip("Stop after saving a checkpoint; Resume continues from it")
+        self.cancel.clicked.connect(lambda: self.job and self.cancelRequested.emit(self.job.id))
+        self.resume.clicked.connect(lambda: self.job and self.resumeRequested.emit(self.job.id))
+        self.open_folder.clicked.connect(self.open_run_folder)
+        self.use_model.clicked.connect(lambda: self.job and self.useForPrelabellingRequested.emit(self.job.id))
+        buttons = QHBoxLayout()
+        for b in (self.cancel, self.resume, self.open_folder, self.use_model):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        self.active_label = QLabel("")
+        self.active_label.setObjectName("train-active-model")
+
+        self.curves = CurvePanel()
+        self.log = QPlainTextEdit()
+        self.log.setObjectName("train-log")
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(5000)
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.results = QWidget()
+        self.results_text = QLabel("Results appear when a run has finished.")
+        self.results_text.setObjectName("train-results-text")
+        self.results_text.setTextFormat(Qt.TextFormat.RichText)
+        self.results_text.setWordWrap(True)
+        self.confusion = QLabel()
+        self.confusion.setObjectName("train-confusion")
+        self.training_png = QLabel()
+        self.training_png.setObjectName("train-training-png")
+        inner = QWidget()
+        inner_layout = QVBoxLayout(inner)
+        for w in (self.results_text, self.confusion, self.training_png):
+            inner_layout.addWidget(w)
+        inner_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(inner)
+        results_layout = QVBoxLayout(self.results)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.addWidget(scroll)
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("train-job-tabs")
+        self.tabs.addTab(self.curves, "Curves")
+        self.tabs.addTab(self.log, "Log")
+        self.tabs.addTab(self.results, "Results")
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+        layout.addWidget(self.active_label)
+        layout.addWidget(self.tabs, 1)
+        self._log_count = 0
+
+    # -- showing a job ---------------------------------------------------------------------------
+    def run_dir(self) -> Path | None:
+        if self.job is None or not self.job.run_dir:
+            return None
+        path = Path(self.job.run_dir)
+        return path if path.is_absolute() else self.workspace / path
+
+    def set_job(self, job: JobRecord | None, history: JobHistory | None, active_run: str | None,
+                eta: float | None = None) -> None:
+        changed = job is None or self.job is None or job.id != self.job.id
+        self.job, self.active_run = job, active_run
+        if changed:
+            self._log_count = 0
+            self.log.clear()
+            self._results_for = None
+            self.results_text.setText("Results appear when a run has finished.")
+            self.confusion.clear()
+            self.training_png.clear()
+            self.show_history(history)
+        self._update_header(eta)
+
+    def _update_header(self, eta: float | None = None) -> None:
+        job = self.job
+        self.active_label.setText(f"Pre-labelling model: {self.active_run}" if self.active_run
+                                  else "Pre-labelling model: none (motion estimator only)")
+        if job is None:
+            self.title.setText("Select a job, or start a training on the left.")
+            self.status.setText("")
+            self.summary.setText("")
+            for b in (self.cancel, self.resume, self.open_folder, self.use_model):
+                b.setEnabled(False)
+            return
+        from cinestudio.gui.train.queue_model import KIND_TITLES
+
+        self.title.setText(f"Job {job.id} — {KIND_TITLES.get(job.kind, job.kind)} — {job.state}")
+        self.title.setToolTip(describe_job(job))
+        bits = []
+        if job.progress_total and job.state != "succeeded":
+            bits.append(f"{job.progress_done}/{job.progress_total}")
+        if job.message:
+            bits.append(job.message)
+        if eta is not None and job.state == "running":
+            bits.append(f"ETA {format_duration(eta)}")
+        if job.checkpoint_step is not None:
+            bits.append(f"checkpoint at step {job.checkpoint_step}")
+        if job.error:
+            bits.append(f"error: {job.error}")
+        self.status.setText(" · ".join(bits))
+        self.summary.setText(describe_job(job))
+        self.cancel.setEnabled(job.state in ("queued", "running") and not job.cancel_requested)
+        self.resume.setEnabled(job.state in ("cancelled", "interrupted", "failed"))
+        run = self.run_dir()
+        self.open_folder.setEnabled(run is not None and run.is_dir())
+        is_active = bool(self.active_run) and job.run_dir == self.active_run
+        self.use_model.setEnabled(job.state == "succeeded" and not is_active)
+        self.use_model.setText("Used for pre-labelling ✓" if is_active else "Use this model for pre-labelling")
+        if job.state in ("succeeded", "cancelled", "interrupted", "failed") and run is not None:
+            key = (job.id, job.state)
+            if self._results_for != key:
+                self._results_for = key
+                self.resultsWanted.emit(job.id)
+
+    def show_history(self, history: JobHistory | None) -> None:
+        self.curves.show_history(history)
+        if history is None:
+            return
+        lines = history.log
+        if len(lines) < self._log_count:          # trimmed or reset: redraw
+            self.log.clear()
+            self._log_count = 0
+        new = lines[self._log_count:]
+        if new:
+            self.log.appendPlainText("\n".join(new))
+            self._log_count = len(lines)
+
+    def show_results(self, job_id: int, results: dict[str, Any]) -> None:
+        if self.job is None or self.job.id != job_id:
+            return
+        ev = results.get("evaluation")
+        if ev:
+            rows = "".join(f"<tr><td>{a}</td><td align='right'>{'—' if v is None else f'{v:.3f}'}</td>"
+                           f"<td align='right'>{ev['counts'].get(a, 0)}</td></tr>" for a, v in ev["per_axis"].items())
+            flips = ev.get("flips") or {}
+            flip = (f"<p>Direction flips: {flips['flips']}/{flips['n']} ({flips['rate']:.0%})</p>"
+                    if flips.get("n") else "")
+            mean = "—" if ev["r1"] is None else f"{ev['r1']:.3f}"
+            self.results_text.setText(
+                f"<p><b>Evaluation</b> on {ev['n']} {ev.get('split', '')} clips — mean R@1 {mean}</p>"
+                f"<table cellspacing='6'><tr><th align='left'>axis</th><th>R@1</th><th>clips</th></tr>{rows}</table>"
+                + flip)
+        elif self.job is not None and self.job.state == "succeeded":
+            self.results_text.setText("This run was not evaluated (evaluate: false).")
+        else:
+            self.results_text.setText("No evaluation yet: it runs when the training finishes.")
+        images = results.get("images", {})
+        self.confusion.setPixmap(QPixmap.fromImage(images["confusion"]) if "confusion" in images else QPixmap())
+        self.training_png.setPixmap(QPixmap.fromImage(images["training"]) if "training" in images else QPixmap())
+
+    def open_run_folder(self) -> bool:
+        run = self.run_dir()
+        return run is not None and QDesktopServices.openUrl(QUrl.fromLocalFile(str(run)))

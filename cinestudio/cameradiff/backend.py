@@ -119,6 +119,18 @@ def read_model_index(folder: str | os.PathLike[str]) -> dict[str, Any]:
         raise UserInputError(path, f"not valid JSON: {exc}") from None
 
 
+def fetch_model_index(hub_id: str) -> dict[str, Any]:
+    """A hub repository's ``model_index.json`` (from the local cache, or downloaded if online)."""
+    try:
+        from huggingface_hub import hf_hub_download
+
+        path = hf_hub_download(hub_id, MODEL_INDEX)
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except Exception as exc:  # offline, no such repository, gated, ...: all mean "weights missing"
+        raise UserInputError(hub_id, "no local folder of that name, and the hub id could not be fetched (offline, or "
+                                     f"no such repository?): the base weights are missing ({_short(exc)[:160]})") from None
+
+
 def _missing_weights(folder: Path, index: dict) -> list[str]:
     """Components listed in the model index whose folder has a config but no weights file."""
     missing = []
@@ -195,7 +207,9 @@ def load_pipeline(base: str | os.PathLike[str], options: BackendOptions | None =
                                               (str(own_adapter) if (own_adapter / "config.json").is_file()
                                                else DEFAULT_MOTION_ADAPTER))
     else:
-        adapter_ref = opts.motion_adapter or DEFAULT_MOTION_ADAPTER
+        index = fetch_model_index(ref)
+        is_animatediff = index.get("_class_name") == "AnimateDiffPipeline"
+        adapter_ref = opts.motion_adapter or (None if is_animatediff else DEFAULT_MOTION_ADAPTER)
     if adapter_ref is not None:
         extra["motion_adapter"] = load_motion_adapter(adapter_ref, torch_dtype)
     try:

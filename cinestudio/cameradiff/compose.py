@@ -22,6 +22,7 @@ the same video on every device type up to floating-point differences; a run is d
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -70,7 +71,7 @@ def check_geometry(pipe, opts: ComposeOptions) -> tuple[int, int]:
     h = int(opts.height or native)
     w = int(opts.width or opts.height or native)
     levels = len(pipe.unet.config.block_out_channels)
-    multiple = vf * 2 ** (levels - 1)
+    multiple = math.lcm(8, vf * 2 ** (levels - 1))  # the pipeline itself wants multiples of 8
     for v, name in ((h, "height"), (w, "width")):
         if v <= 0 or v % multiple:
             raise UserInputError(str(v), f"{name} must be a positive multiple of {multiple} for this base")
@@ -122,6 +123,19 @@ def decode_frames(pipe, latents, frames: list[int] | np.ndarray | None = None, c
     return to_uint8(video)
 
 
+def activate(pipe, adapters: list[str]) -> None:
+    """Exactly `adapters` active, each at weight 1 (the mixer scales them); none: LoRAs off."""
+    if not getattr(pipe.unet, "peft_config", None):
+        if adapters:
+            raise ValueError("no LoRA is loaded in this pipeline")
+        return
+    if adapters:
+        pipe.enable_lora()
+        pipe.set_adapters(list(adapters), [1.0] * len(adapters))
+    else:
+        pipe.disable_lora()
+
+
 def compose(pipe, prompt: str, loras: list, opts: ComposeOptions, scorer: Scorer | None = None,
             progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> Composed:
     """Render `prompt` with the loaded `loras` (`lora.LoraRef`s with adapters) by ``opts.method``."""
@@ -140,6 +154,7 @@ def compose(pipe, prompt: str, loras: list, opts: ComposeOptions, scorer: Scorer
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
 
+    activate(pipe, [r.adapter for r in loras])
     mixer = AdapterMixer(pipe.unet, [r.adapter for r in loras], F) if loras else None
     guide = ClipLoraGuide(units, segments, scorer, opts.steps, opts.guide) if opts.method == "cliplora" else None
     history: list[list[float]] = []  # multipliers in force at each step

@@ -237,7 +237,9 @@ def load_loras(pipe, refs: list[LoraRef]) -> list[LoraRef]:
     for ref in refs:
         ref.adapter = _adapter_name(ref, used)
         try:
-            pipe.load_lora_weights(str(ref.path), adapter_name=ref.adapter)
+            with warnings.catch_warnings():  # "already found a peft_config": several adapters are intended
+                warnings.simplefilter("ignore", UserWarning)
+                pipe.load_lora_weights(str(ref.path), adapter_name=ref.adapter)
         except (ValueError, KeyError, RuntimeError, OSError) as exc:
             raise UserInputError(ref.path, f"could not load this LoRA into the base: {' '.join(str(exc).split())[:300]}") from None
         if loaded_layers(pipe.unet, ref.adapter) == 0:

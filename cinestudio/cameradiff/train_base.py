@@ -1,0 +1,412 @@
+"""Training a small AnimateDiff base on simulator clips: `train_base(config, progress, should_stop)`.
+
+A random base renders noise, and comparing composition methods on noise proves nothing. This trains
+a tiny base whose samples show the simulator's world (sky, ground, a figure, rooms) and camera
+motion that `media.motion` can read, at 32–64 px and 8 frames, on a CPU.
+
+Recipe (the defaults; see ``docs/cameradiff.md``):
+
+1. data — simulator clips (``cinestudio simulate DATA --per-class 40 --size 64 --frames 16``), 8
+   frames sampled uniformly per clip, fitted to ``size`` (32 px), used as is and with label-true
+   flips/reversals (`data.examples_for`), caption per clip (camera phrases included; a flipped or
+   reversed clip gets prompts of its transformed labels), 50 % of the time the neutral prompt
+   ``NEUTRAL_PROMPT`` and 10 % empty (classifier-free guidance);
+2. stage 1, VAE — the ``base`` preset's `AutoencoderKL` (2× downsampling at 32 px: 16×16×4 latents)
+   trained on single frames, L1 + MSE + 1e-6·KL, batch 32, AdamW 1e-3, ``vae_steps`` steps; then the
+   latent scaling factor is set to 1/std of the training latents;
+3. stage 2, UNet + motion modules from scratch — ε-prediction MSE with min-SNR-5 weighting on the
+   AnimateDiff DDPM schedule (linear β 0.00085–0.012, 1000 steps), batch ``batch_size`` clips,
+   AdamW ``lr`` with warm-up, EMA 0.999 of the weights (the saved pipeline uses the EMA); the text
+   encoder stays at its random initialisation (a fixed random text embedding is still a distinct
+   condition per prompt);
+4. every ``sample_every`` steps: samples (``samples/step_N_*.gif``) with the neutral prompt and one
+   camera prompt, and their optical-flow verdicts in ``metrics.jsonl``.
+
+The run folder: ``config.json``, ``metrics.jsonl``, ``checkpoints/{vae,unet}.safetensors`` (weights,
+EMA, optimizer, step: ``resume`` continues), ``samples/``, and ``pipeline/``: the trained AnimateDiff
+pipeline (EMA weights), refreshed at every sample and at the end — a ``--base`` for everything else.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cinestudio.errors import UserInputError
+from cinestudio.fsutil import write_json_atomic
+from cinestudio.progress import Cancelled, ProgressFn, StopFn
+from cinestudio.taxonomy import DEFAULT_SCHEME, load_taxonomy
+
+KIND = "diff-train-base"
+CONFIG_NAME = "config.json"
+METRICS_NAME = "metrics.jsonl"
+PIPELINE_DIR = "pipeline"
+VAE_CKPT = Path("checkpoints") / "vae.safetensors"
+UNET_CKPT = Path("checkpoints") / "unet.safetensors"
+NEUTRAL_PROMPT = "a scene"
+SAMPLE_PROMPTS = (NEUTRAL_PROMPT, "the camera pans left")
+
+
+@dataclass
+class BaseTrainConfig:
+    data: str
+    out: str
+    init: str | None = None  # start from this pipeline folder instead of a fresh `base` preset
+    preset: str = "base"
+    size: int = 32
+    frames: int = 8
+    vae_steps: int = 1500
+    vae_batch: int = 32
+    vae_lr: float = 1e-3
+    steps: int = 20000
+    batch_size: int = 8
+    lr: float = 3e-4
+    warmup_steps: int = 200
+    ema: float = 0.999
+    min_snr: float = 5.0
+    neutral_fraction: float = 0.5
+    empty_fraction: float = 0.1
+    augment: bool = True
+    seed: int = 0
+    log_every: int = 25
+    checkpoint_every: int = 250
+    sample_every: int = 1000
+    sample_steps: int = 25
+    max_minutes: float | None = None
+    device: str = "auto"
+    threads: int | None = None
+    scheme: str = DEFAULT_SCHEME
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BaseTrainConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _write_metrics(run: Path, record: dict) -> None:
+    with open(run / METRICS_NAME, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
+
+
+def _trim_metrics(run: Path, stage: str, step: int) -> None:
+    """Drop the lines of `stage` logged after `step` (a resumed run rewrites them)."""
+    from cinestudio.fsutil import write_text_atomic
+
+    path = run / METRICS_NAME
+    if not path.is_file():
+        return
+    keep = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if rec.get("stage") != stage or int(rec.get("step", 0)) <= step:
+            keep.append(line + "\n")
+    write_text_atomic(path, "".join(keep))
+
+
+class _Ema:
+    """Exponential moving average of parameters (kept as a module of the same shape)."""
+
+    def __init__(self, module, decay: float):
+        import copy
+
+        self.decay = decay
+        self.module = copy.deepcopy(module).eval()
+        for p in self.module.parameters():
+            p.requires_grad_(False)
+
+    def update(self, module, step: int) -> None:
+        import torch
+
+        d = min(self.decay, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for e, p in zip(self.module.parameters(), module.parameters()):
+                e.mul_(d).add_(p.detach(), alpha=1 - d)
+
+
+def _sync_motion_adapter(pipe) -> None:
+    """Copy the UNet's motion modules into ``pipe.motion_adapter`` so the saved folder agrees."""
+    adapter = getattr(pipe, "motion_adapter", None)
+    if adapter is None:
+        return
+    own = adapter.state_dict()
+    src = pipe.unet.state_dict()
+    adapter.load_state_dict({k: src[k] for k in own if k in src}, strict=False)
+
+
+def _load_start(cfg: BaseTrainConfig, run: Path):
+    from cinestudio.cameradiff.backend import BackendOptions, load_pipeline
+    from cinestudio.cameradiff.tiny import PRESETS, assemble, build_components
+
+    if cfg.init:
+        return load_pipeline(cfg.init, BackendOptions(device=cfg.device, dtype="float32"))
+    from dataclasses import replace
+
+    spec = replace(PRESETS[cfg.preset], image_size=cfg.size)
+    pipe = assemble(build_components(spec, cfg.seed))
+    from cinestudio.cameradiff.backend import resolve_device
+
+    pipe.to(resolve_device(cfg.device))
+    pipe.set_progress_bar_config(disable=True)
+    pipe._cinestudio_source = {"base": f"new {cfg.preset} preset", "motion_adapter": None,
+                               "device": resolve_device(cfg.device), "dtype": "float32"}
+    return pipe
+
+
+def _texts(examples, rng: np.random.Generator, tax, cfg: BaseTrainConfig) -> list[str]:
+    from cinestudio.cameradiff.data import example_text
+
+    out = []
+    for ex in examples:
+        r = rng.random()
+        if r < cfg.empty_fraction:
+            out.append("")
+        elif r < cfg.empty_fraction + cfg.neutral_fraction:
+            out.append(NEUTRAL_PROMPT)
+        else:
+            out.append(example_text(ex, "caption", tax, rng))
+    return out
+
+
+def sample(pipe, cfg: BaseTrainConfig, run: Path, step: int) -> list[dict[str, Any]]:
+    """Samples from the current (EMA) pipeline with `SAMPLE_PROMPTS`, as GIFs, with flow verdicts."""
+    from cinestudio.cameradiff.compose import ComposeOptions, compose
+    from cinestudio.cameradiff.render import motion_verdict
+    from cinestudio.media.encode import write_gif
+
+    out = []
+    folder = run / "samples"
+    folder.mkdir(parents=True, exist_ok=True)
+    for j, prompt in enumerate(SAMPLE_PROMPTS):
+        res = compose(pipe, prompt, [], ComposeOptions(steps=cfg.sample_steps, num_frames=cfg.frames,
+                                                       height=cfg.size, width=cfg.size, seed=cfg.seed + j,
+                                                       guidance_scale=3.0))
+        path = folder / f"step_{step:06d}_{j}.gif"
+        write_gif(path, list(res.frames), fps=8)
+        out.append({"prompt": prompt, "file": str(path.relative_to(run)),
+                    "motion": motion_verdict(res.frames)["verdict"],
+                    "contrast": round(float(res.frames.std()), 2)})
+    return out
+
+
+def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_stop: StopFn | None = None,
+               resume: bool = False) -> dict[str, Any]:
+    """Run the recipe (or continue it with `resume`); returns a summary."""
+    import torch
+    import torch.nn.functional as F
+
+    from cinestudio.cameraclip.checkpoint import load_checkpoint, save_checkpoint
+    from cinestudio.cameradiff import data as dmod
+    from cinestudio.cameradiff.backend import quiet_hub_output
+    from cinestudio.cameradiff.tiny import PRESETS
+
+    progress = progress or (lambda d, t, m="": None)
+    if cfg.preset not in PRESETS:
+        raise UserInputError(cfg.preset, f"unknown preset (known: {', '.join(PRESETS)})")
+    if cfg.size < 16 or cfg.size > 256 or cfg.frames < 2:
+        raise UserInputError(str(cfg.size), "size must be 16-256 px and frames at least 2")
+    run = Path(cfg.out)
+    if resume:
+        if not (run / CONFIG_NAME).is_file():
+            raise UserInputError(run, "nothing to resume (no config.json)")
+    elif run.exists() and any(run.iterdir()):
+        raise UserInputError(run, "folder is not empty (use --resume to continue the run in it)")
+    run.mkdir(parents=True, exist_ok=True)
+    if cfg.threads:
+        torch.set_num_threads(int(cfg.threads))
+    quiet_hub_output()
+    torch.manual_seed(cfg.seed)
+    tax = load_taxonomy(cfg.scheme)
+    items, examples = dmod.load_examples(cfg.data, tax, None, cfg.augment)
+    pipe = _load_start(cfg, run)
+    device = pipe._execution_device
+    vf = int(pipe.vae_scale_factor)
+    if cfg.size % (vf * 2 ** (len(pipe.unet.config.block_out_channels) - 1)):
+        raise UserInputError(str(cfg.size), "size does not fit the UNet's levels")
+    info = {"kind": KIND, "format": 1, "config": asdict(cfg), "clips": len(items), "examples": len(examples),
+            "variants": dmod.variant_counts(examples), "status": "running",
+            "parameters": {n: int(sum(p.numel() for p in getattr(pipe, n).parameters()))
+                           for n in ("unet", "vae", "text_encoder")}}
+    write_json_atomic(run / CONFIG_NAME, info)
+    t_start = time.perf_counter()
+    frames = dmod.ExampleFrames(run / "cache", cfg.frames, cfg.size)
+    frames.warm(examples, lambda d, t, m: progress(d, t, m), should_stop)
+
+    def out_of_time() -> bool:
+        return cfg.max_minutes is not None and time.perf_counter() - t_start > cfg.max_minutes * 60
+
+    def stop_requested() -> bool:
+        return should_stop is not None and should_stop()
+
+    stopped: str | None = None
+    # ---- stage 1: VAE ------------------------------------------------------------------------
+    vae = pipe.vae
+    vae_opt = torch.optim.AdamW(vae.parameters(), lr=cfg.vae_lr, weight_decay=0.0)
+    vae_step = 0
+    if resume and (run / VAE_CKPT).is_file():
+        vae_step = load_checkpoint(run / VAE_CKPT, vae, vae_opt)["step"]
+        _trim_metrics(run, "vae", vae_step)
+    frame_pool = [(i, t) for i in range(len(examples)) for t in range(cfg.frames)]
+    unet_started = resume and (run / UNET_CKPT).is_file()  # the UNet learnt this VAE's latents: keep it
+    if vae_step < cfg.vae_steps and not cfg.init and not unet_started:
+        vae.train()
+        losses = []
+        for step in range(vae_step, cfg.vae_steps):
+            if stop_requested() or out_of_time():
+                stopped = "cancelled" if stop_requested() else "time limit"
+                break
+            rng = np.random.default_rng([cfg.seed, step, 0xAE])
+            pick = rng.integers(len(frame_pool), size=cfg.vae_batch)
+            x = torch.stack([dmod.frames_to_tensor(frames.get(examples[frame_pool[i][0]])[frame_pool[i][1]][None])[0]
+                             for i in pick]).to(device)
+            post = vae.encode(x).latent_dist
+            gen = torch.Generator(device="cpu").manual_seed(cfg.seed * 7919 + step)
+            z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen).to(device)
+            rec = vae.decode(z).sample
+            kl = post.kl().mean()
+            loss = F.l1_loss(rec, x) + F.mse_loss(rec, x) + 1e-6 * kl
+            vae_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            vae_opt.step()
+            losses.append(float(loss.detach()))
+            vae_step = step + 1
+            if vae_step % cfg.log_every == 0 or vae_step == cfg.vae_steps:
+                _write_metrics(run, {"stage": "vae", "step": vae_step, "loss": round(float(np.mean(losses[-cfg.log_every:])), 5),
+                                     "elapsed_s": round(time.perf_counter() - t_start, 1)})
+            if vae_step % cfg.checkpoint_every == 0:
+                save_checkpoint(run / VAE_CKPT, vae, vae_opt, step=vae_step)
+            progress(vae_step, cfg.vae_steps, f"VAE loss {np.mean(losses[-20:]):.4f}")
+        save_checkpoint(run / VAE_CKPT, vae, vae_opt, step=vae_step)
+    vae.eval()
+    vae.requires_grad_(False)
+    if stopped:
+        return _finish(cfg, run, info, pipe, None, vae_step, 0, stopped, t_start)
+    # latent scale: 1 / std of the training latents (stored in the VAE config, saved with the pipeline)
+    if not cfg.init:
+        raw = dmod.LatentCache(vae, frames, device)
+        vae.register_to_config(scaling_factor=1.0)
+        probe = [examples[i] for i in np.random.default_rng(cfg.seed).integers(len(examples), size=min(64, len(examples)))]
+        std = float(torch.stack([raw.get(ex) for ex in probe]).std())
+        vae.register_to_config(scaling_factor=round(1.0 / max(std, 1e-6), 5))
+    latents = dmod.LatentCache(vae, frames, device)
+
+    # ---- stage 2: UNet + motion modules ----------------------------------------------------------
+    from diffusers import DDPMScheduler
+
+    unet = pipe.unet
+    pipe.text_encoder.requires_grad_(False)
+    unet.requires_grad_(True)
+    unet.train()
+    opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=1e-2)
+    ema = _Ema(unet, cfg.ema)
+    step0 = 0
+    holder = torch.nn.Module()  # one checkpoint: ``unet.*``, ``ema.*``, the optimizer (UNet parameters)
+    holder.unet, holder.ema = unet, ema.module
+    if resume and (run / UNET_CKPT).is_file():
+        step0 = load_checkpoint(run / UNET_CKPT, holder, opt)["step"]
+        _trim_metrics(run, "unet", step0)
+    noise_sched = DDPMScheduler.from_config(pipe.scheduler.config)
+    alphas = noise_sched.alphas_cumprod.to(device)
+    text_cache: dict[str, Any] = {}
+
+    def embed(text: str):
+        if text not in text_cache:
+            with torch.no_grad():
+                emb, _ = pipe.encode_prompt(text, device, 1, False)
+            text_cache[text] = emb
+        return text_cache[text]
+
+    def save_all(step: int, with_samples: bool) -> list[dict] | None:
+        save_checkpoint(run / UNET_CKPT, holder, opt, step=step)
+        return _export(pipe, ema.module, run, cfg, step, with_samples)
+
+    losses = []
+    step = step0
+    samples = None
+    for step in range(step0, cfg.steps):
+        if stop_requested() or out_of_time():
+            stopped = "cancelled" if stop_requested() else "time limit"
+            break
+        rng = np.random.default_rng([cfg.seed, step, 0xD1FF])
+        batch = [examples[int(i)] for i in rng.integers(len(examples), size=cfg.batch_size)]
+        x0 = latents.batch(batch)
+        gen = torch.Generator(device="cpu").manual_seed(cfg.seed * 1_000_003 + step)
+        noise = torch.randn(x0.shape, generator=gen).to(device)
+        t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(batch),), generator=gen).to(device)
+        noisy = noise_sched.add_noise(x0, noise, t)
+        emb = torch.cat([embed(s) for s in _texts(batch, rng, tax, cfg)]).repeat_interleave(cfg.frames, dim=0)
+        for g in opt.param_groups:
+            g["lr"] = cfg.lr * min(1.0, (step + 1) / max(1, cfg.warmup_steps))
+        pred = unet(noisy, t, encoder_hidden_states=emb).sample
+        snr = alphas[t] / (1 - alphas[t])
+        weight = torch.clamp(snr, max=cfg.min_snr) / snr if cfg.min_snr else torch.ones_like(snr)
+        per = F.mse_loss(pred.float(), noise.float(), reduction="none").mean(dim=(1, 2, 3, 4))
+        loss = (per * weight).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        ema.update(unet, step)
+        losses.append(float(per.detach().mean()))
+        done = step + 1
+        if done % cfg.log_every == 0:
+            _write_metrics(run, {"stage": "unet", "step": done, "loss": round(float(np.mean(losses[-cfg.log_every:])), 5),
+                                 "lr": opt.param_groups[0]["lr"], "elapsed_s": round(time.perf_counter() - t_start, 1)})
+        if done == cfg.steps:
+            pass  # saved (and sampled) below
+        elif cfg.sample_every and done % cfg.sample_every == 0:
+            samples = save_all(done, True)
+        elif done % cfg.checkpoint_every == 0:
+            save_all(done, False)
+        progress(done, cfg.steps, f"UNet loss {np.mean(losses[-50:]):.4f}")
+    else:
+        step = cfg.steps
+    steps_done = step if stopped else cfg.steps
+    samples = save_all(steps_done, bool(cfg.sample_every)) or samples
+    return _finish(cfg, run, info, pipe, samples, vae_step, steps_done, stopped, t_start, losses)
+
+
+def _export(pipe, ema_unet, run: Path, cfg: BaseTrainConfig, step: int, with_samples: bool) -> list[dict] | None:
+    """Save ``pipeline/`` with the EMA weights (and sample from it)."""
+    import torch
+
+    from cinestudio.cameradiff.tiny import save_pipeline_atomic
+
+    live = {k: v.detach().clone() for k, v in pipe.unet.state_dict().items()}
+    try:
+        with torch.no_grad():
+            pipe.unet.load_state_dict(ema_unet.state_dict())
+        pipe.unet.eval()
+        _sync_motion_adapter(pipe)
+        save_pipeline_atomic(pipe, run / PIPELINE_DIR, overwrite=True, extra_files={
+            "cinestudio_base.json": json.dumps({"trained_by": "cinestudio diff train-base", "step": step,
+                                                "config": asdict(cfg), "neutral_prompt": NEUTRAL_PROMPT},
+                                               indent=2) + "\n"})
+        samples = sample(pipe, cfg, run, step) if with_samples else None
+        if samples:
+            _write_metrics(run, {"stage": "unet", "step": step, "samples": samples})
+        return samples
+    finally:
+        with torch.no_grad():
+            pipe.unet.load_state_dict(live)
+        pipe.unet.train()
+
+
+def _finish(cfg, run, info, pipe, samples, vae_step, steps_done, stopped, t_start, losses=None) -> dict[str, Any]:
+    last = round(float(np.mean(losses[-100:])), 5) if losses else None
+    info.update({"status": "complete" if not stopped else f"stopped ({stopped})", "vae_steps_done": vae_step,
+                 "steps_done": steps_done, "last_loss": last, "samples": samples,
+                 "elapsed_s": round(time.perf_counter() - t_start, 1)})
+    write_json_atomic(run / CONFIG_NAME, info)
+    if stopped == "cancelled":
+        raise Cancelled(f"stopped at UNet step {steps_done} (VAE {vae_step}); --resume continues")
+    return {"run": str(run), "pipeline": str(run / PIPELINE_DIR), "vae_steps_done": vae_step,
+            "steps_done": steps_done, "last_loss": last, "samples": samples, "status": info["status"],
+            "elapsed_s": info["elapsed_s"]}

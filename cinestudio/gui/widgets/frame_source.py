@@ -117,9 +117,11 @@ class FrameSource(QObject):
     failed = Signal(str)
 
     def __init__(self, parent: QObject | None = None, *, cache_frames: int = 120, chunk: int = 24,
-                 max_size: int = 960):
+                 max_size: int = 960, cache_bytes: int = 96 * 2**20):
         super().__init__(parent)
         self.cache_frames = cache_frames
+        self.cache_bytes = cache_bytes    # 96 MiB: ~64 frames at 960x540, 120 at smaller sizes
+        self._bytes = 0
         self.chunk = chunk
         self.max_size = max_size
         self._cache: OrderedDict[int, QImage] = OrderedDict()
@@ -140,6 +142,7 @@ class FrameSource(QObject):
         """Show frames [start, end) of the file at `path` from now on (drops the cache)."""
         self._generation += 1
         self._cache.clear()
+        self._bytes = 0
         self._inflight = None
         self.error = None
         size = None
@@ -152,6 +155,7 @@ class FrameSource(QObject):
     def clear(self) -> None:
         self._generation += 1
         self._cache.clear()
+        self._bytes = 0
         self._inflight = None
         self._clip = None
 
@@ -208,10 +212,15 @@ class FrameSource(QObject):
     def _on_decoded(self, generation: int, index: int, image: QImage) -> None:
         if generation != self._generation:
             return
+        old = self._cache.pop(index, None)
+        if old is not None:
+            self._bytes -= old.sizeInBytes()
         self._cache[index] = image
-        self._cache.move_to_end(index)
-        while len(self._cache) > self.cache_frames:
-            self._cache.popitem(last=False)
+        self._bytes += image.sizeInBytes()
+        while len(self._cache) > 1 and (len(self._cache) > self.cache_frames
+                                        or self._bytes > self.cache_bytes):
+            _, dropped = self._cache.popitem(last=False)
+            self._bytes -= dropped.sizeInBytes()
         self.frameReady.emit(index)
 
     @Slot(int, int, int)

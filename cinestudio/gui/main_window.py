@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (QDialog, QFileDialog, QMainWindow, QMessageBox, Q
                                QVBoxLayout, QWidget)
 
 from cinestudio import __version__
-from cinestudio.gui.widgets.coming_later import ComingLater
 from cinestudio.taxonomy import Taxonomy, load_taxonomy
 
 TAB_NAMES = ("Annotate", "Train", "Storyboard")
@@ -40,10 +39,10 @@ class MainWindow(QMainWindow):
 
         self.train_tab = TrainTab(self.workspace)
         self.tabs.addTab(self.train_tab, "Train")
-        self.tabs.addTab(ComingLater(
-            "Storyboard", "Sequence shots by framing, angle and movement, render them as a previz "
-            "animatic or with CameraDiff + CLIPLoRA, and play them back. This tab arrives with "
-            "the Storyboard issue."), "Storyboard")
+        from cinestudio.gui.storyboard.tab import StoryboardTab
+
+        self.storyboard_tab = StoryboardTab(self.workspace, self.taxonomy)
+        self.tabs.addTab(self.storyboard_tab, "Storyboard")
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -95,6 +94,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.annotate_tab.shutdown()
+        self.storyboard_tab.shutdown()
         self.train_tab.shutdown()
         super().closeEvent(event)
 
@@ -103,4 +103,5 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"CineStudio — {folder.name}")
         self.statusBar().showMessage(f"Workspace: {folder}")
         self.annotate_tab.set_workspace(folder)
+        self.storyboard_tab.set_workspace(folder)
         self.train_tab.set_workspace(folder)

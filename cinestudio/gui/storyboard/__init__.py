@@ -1,0 +1,2 @@
+"""The Storyboard tab: `tab.StoryboardTab` (strip of shot cards, inspector, render history,
+preview player, export dialog) over `cinestudio.storyboard`."""

@@ -32,7 +32,7 @@ def stage_pill(painter: QPainter, right: float, top: float, stage: str, font: QF
     """Draw a stage pill ending at `right`; returns its left edge."""
     fm = QFontMetrics(font)
     w = fm.horizontalAdvance(stage) + 12
-    rect = QRectF(right - w, top, w, fm.height() + 2)
+    rect = QRectF(right - w, top, w, fm.height() + 1)
     color = STAGE_COLORS.get(stage, QColor(120, 120, 120))
     painter.setPen(Qt.PenStyle.NoPen)
     fill = QColor(color)
@@ -152,17 +152,15 @@ class ClipDelegate(QStyledItemDelegate):
         line_h = fm.height()
         top = rect.top() + (rect.height() - 3 * line_h - 2) // 2
 
-        pill_left = stage_pill(painter, right, top, row.stage, small)
         painter.setFont(bold)
         painter.setPen(pal.color(QPalette.ColorRole.Text))
         id_text = f"#{row.id}"
         painter.drawText(QRect(x, top, 1000, line_h), Qt.AlignmentFlag.AlignVCenter, id_text)
         name_x = x + QFontMetrics(bold).horizontalAdvance(id_text) + 6
         painter.setFont(base)
-        name = fm.elidedText(row.source_name, Qt.TextElideMode.ElideMiddle,
-                             int(pill_left - 6 - name_x))
+        name = fm.elidedText(row.source_name, Qt.TextElideMode.ElideMiddle, right - name_x)
         painter.setPen(pal.color(QPalette.ColorRole.Text).lighter(130))
-        painter.drawText(QRect(name_x, top, int(pill_left - 6 - name_x), line_h),
+        painter.drawText(QRect(name_x, top, right - name_x, line_h),
                          Qt.AlignmentFlag.AlignVCenter, name)
 
         text, color, italic = self.label_line(row)
@@ -173,6 +171,17 @@ class ClipDelegate(QStyledItemDelegate):
         painter.drawText(QRect(x, top + line_h + 1, right - x, line_h), Qt.AlignmentFlag.AlignVCenter,
                          QFontMetrics(font2).elidedText(text, Qt.TextElideMode.ElideRight, right - x))
 
+        # third line: stage and disagreement on the right, length and annotators on the left
+        y3 = top + 2 * line_h + 2
+        pill_left = stage_pill(painter, right, y3, row.stage, small)
+        disagree = row.disagreement
+        warn = ("≠ " + ", ".join(disagree)) if disagree else ""
+        warn_w = fms.horizontalAdvance(warn) + 8 if warn else 0
+        if warn:
+            painter.setFont(small)
+            painter.setPen(WARN)
+            painter.drawText(QRect(int(pill_left) - warn_w - 2, y3, warn_w, line_h),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, warn)
         parts = [f"{row.frames} fr"]
         if row.duration_s is not None:
             parts.append(f"{row.duration_s:.1f} s")
@@ -181,14 +190,7 @@ class ClipDelegate(QStyledItemDelegate):
         meta = " · ".join(parts)
         painter.setFont(small)
         painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
-        y3 = top + 2 * line_h + 2
-        disagree = row.disagreement
-        warn = ("≠ " + ", ".join(disagree)) if disagree else ""
-        warn_w = fms.horizontalAdvance(warn) + 8 if warn else 0
-        painter.drawText(QRect(x, y3, right - x - warn_w, line_h), Qt.AlignmentFlag.AlignVCenter,
-                         fms.elidedText(meta, Qt.TextElideMode.ElideRight, right - x - warn_w))
-        if warn:
-            painter.setPen(WARN)
-            painter.drawText(QRect(right - warn_w, y3, warn_w, line_h),
-                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, warn)
+        avail = int(pill_left) - warn_w - 8 - x
+        painter.drawText(QRect(x, y3, max(0, avail), line_h), Qt.AlignmentFlag.AlignVCenter,
+                         fms.elidedText(meta, Qt.TextElideMode.ElideRight, max(0, avail)))
         painter.restore()

@@ -86,13 +86,13 @@ def test_kill9_of_a_worker_leaves_the_job_interrupted_and_resume_continues_from_
 def test_a_failing_job_reports_its_error(store, tiny_set, tmp_path):
     data = tmp_path / "broken_set"
     shutil.copytree(tiny_set, data)
-    (data / "tilt_up_00.mp4").write_bytes(b"this is not a video")
+    (data / "static_00.mp4").write_bytes(b"this is not a video")   # the first clip: fails early
     job = service.submit(store, "clip-train", {**TINY_TRAIN, "data": str(data)}, device="cpu")
     proc = start_worker(store.paths.root, job.id)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == EXIT_FAILED, err
     failed = store.jobs.get(job.id)
-    assert failed.state == "failed" and "tilt_up_00.mp4" in failed.error
+    assert failed.state == "failed" and "static_00.mp4" in failed.error
     messages = _messages(out)
     assert messages[-1]["type"] == "error" and messages[-1]["error"] == failed.error
     assert service.job_dict(store, failed)["error"] == failed.error

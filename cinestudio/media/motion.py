@@ -183,9 +183,10 @@ class _Tracker:
         shift = max(abs(tx) / w, abs(ty) / h, 0.5 * abs(rot))
         if (STILL_BACKGROUND and 0.5 * abs(math.log(max(scale, 1e-6))) < 0.5 * shift
                 and self._still_background(a, b, inl, (w, h))):
-            # A still, spread-out group of points as big as the one that moves sideways or
-            # turns: a static camera watching a big moving subject, not a moving camera. (Not
-            # applied to growing/shrinking motion: in a dolly the distant background IS still.)
+            # A still, spread-out group of points, not explained by the fitted motion and as
+            # big as the group that is: a static camera watching a big moving subject, not a
+            # moving camera. (Not applied when the picture mainly scales: in a dolly the
+            # distant background IS still.)
             return PairMotion(tracks=n, inlier_ratio=float(inl.mean()), valid=True)
         return PairMotion(dx=tx / w, dy=ty / h, log_scale=math.log(max(scale, 1e-6)), rotation=rot,
                           tracks=n, inlier_ratio=float(inl.mean()), valid=True)
@@ -193,7 +194,8 @@ class _Tracker:
     def _still_background(self, a: np.ndarray, b: np.ndarray, inliers: np.ndarray,
                           size: tuple[int, int]) -> bool:
         w, h = size
-        still = np.linalg.norm(b - a, axis=1) < self.still_tol
+        # still, and not merely points the fitted motion barely moves (the middle of a roll)
+        still = (np.linalg.norm(b - a, axis=1) < self.still_tol) & ~inliers
         n_still = int(still.sum())
         if n_still < max(MIN_TRACKS, 0.5 * int(inliers.sum())) or n_still > 0.8 * len(a):
             return False   # no sizeable still group, or the fitted motion is stillness anyway
@@ -386,14 +388,15 @@ def _smooth(v: np.ndarray, k: int) -> np.ndarray:
 
 
 def _allowed_classes(scheme: str | None) -> set[str]:
+    """Classes to report: with no scheme, cinematic2k's camera moves plus roll (cheap and
+    unambiguous); with a scheme, exactly its movement keys that the estimator can name (so
+    truck_*/pedestal_* appear with `extended`, and roll disappears with `cinematic2k`)."""
     base = {"static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out",
             "dolly_in", "dolly_out", "roll_clockwise", "roll_anticlockwise"}
     if scheme is None:
         return base
     from cinestudio.taxonomy import load_taxonomy
-    keys = set(load_taxonomy(scheme).keys("movement"))
-    # Roll is cheap and unambiguous, so it is always reported; the rest follow the scheme.
-    return (keys & set(MOVEMENT_CLASSES)) | {"roll_clockwise", "roll_anticlockwise"}
+    return set(load_taxonomy(scheme).keys("movement")) & set(MOVEMENT_CLASSES)
 
 
 def classify_pairs(pairs: np.ndarray, parallax: np.ndarray | None = None, *, aspect: float = 4 / 3,
@@ -511,6 +514,8 @@ def _describe(edge: np.ndarray, par: np.ndarray, threshold: float, allowed: set[
     if not comps:
         peak = float(np.max(np.abs(mean)))
         conf = (1.0 - min(1.0, peak / threshold) * 0.5) * coverage * (0.5 + 0.5 * q)
+        if classify_vector(gated, parallax, threshold, None):
+            conf = min(conf, 0.2)   # it moves, but in a way the scheme has no class for (roll)
         return {"movement": "static", "magnitude": round(peak, 5), "confidence": round(conf, 3),
                 "components": [], "motion": motion}
     name, mag = comps[0]

@@ -67,7 +67,7 @@ class JobKind:
 
 
 _KINDS: dict[str, JobKind] = {}
-_BUILTINS = ("cinestudio.jobs.clip_train",)
+_BUILTINS = ("cinestudio.jobs.clip_train", "cinestudio.storyboard.render_job")
 _loaded = False
 
 

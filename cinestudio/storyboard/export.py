@@ -186,7 +186,10 @@ def export_board(board: Board, clips: list[ShotClip], out_dir: str | Path, *,
             measured = motioncheck.measure(frames, board.fps)
             entry["measured_motion"] = measured
             entry["motion_agrees"] = motioncheck.agrees(list(sc.shot.movements), measured)
-        entry["cameraclip"] = scorer(frames, sc.shot) if scorer is not None else None
+        entry["cameraclip"] = (scorer(frames, sc.shot) if scorer is not None
+                               else sc.details.get("cameraclip_scores"))
+        if sc.details.get("notes"):
+            entry["notes"] = list(sc.details["notes"])
         entries.append(entry)
         done += 1
         report(done, steps, f"shot {sc.index + 1}")

@@ -12,14 +12,16 @@ what to do, e.g.::
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from cinestudio.errors import UserInputError
 from cinestudio.storyboard.model import (BACKENDS, DURATION_UNITS, MAX_MOVEMENTS, MAX_SHOT_FRAMES,
                                          Board, Shot)
 from cinestudio.taxonomy import Taxonomy, load_taxonomy
 
+#: A Hugging Face hub id (owner/name), as `cinestudio.cameradiff.backend.HUB_ID` (not imported: no torch here).
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 COMPOSITION_METHODS = ("cliplora", "merge", "switch", "composite")
 
@@ -144,9 +146,9 @@ def _diffusion_issues(board: Board, check_files: bool) -> list[Issue]:
     if not ds.get("base"):
         out.append(Issue(None, "diffusion.base", "board: diffusion needs a base pipeline (set diffusion.base, "
                                                  "e.g. a folder made by `cinestudio diff make-tiny`)"))
-    elif check_files and not _looks_remote(ds["base"]):
+    elif check_files:
         p = board.resolve_path(ds["base"])
-        if p is None or not p.is_dir():
+        if (p is None or not p.is_dir()) and not HUB_ID.match(str(ds["base"])):
             out.append(Issue(None, "diffusion.base", f"board: diffusion base folder not found: {ds['base']}"))
     if ds.get("method") not in COMPOSITION_METHODS:
         out.append(Issue(None, "diffusion.method", f"board: composition method {ds.get('method')!r} "
@@ -156,11 +158,6 @@ def _diffusion_issues(board: Board, check_files: bool) -> list[Issue]:
         if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 500:
             out.append(Issue(None, f"diffusion.{key}", f"board: diffusion {key} {v!r} must be 1 … 500"))
     return out
-
-
-def _looks_remote(ref: str) -> bool:
-    s = str(ref)
-    return "/" in s and not s.startswith((".", "/", "~")) and not Path(s).exists() and s.count("/") == 1
 
 
 def errors_only(issues: list[Issue]) -> list[Issue]:

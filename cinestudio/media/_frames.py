@@ -40,19 +40,23 @@ def iter_small_frames(path: str | os.PathLike[str], max_side: int, fmt: str = "b
                       should_stop: StopFn | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """(index, frame) for the frames [start, end) at most `max_side` px, in `fmt` ("bgr24",
     "rgb24" or "gray"). Indices count frames that decode (headers lie)."""
-    if start == 0 and end is None:
-        yield from _iter_all(path, max_side, fmt, should_stop)
+    if start == 0:
+        frames = _iter_all(path, max_side, fmt, should_stop)
+        try:
+            for index, frame in frames:
+                if end is not None and index >= end:
+                    return
+                yield index, frame
+        finally:
+            frames.close()   # closes the file at once when stopping early
         return
     from cinestudio.media.decode import iter_frames
 
     code = {"bgr24": cv2.COLOR_RGB2BGR, "gray": cv2.COLOR_RGB2GRAY}.get(fmt)
-    for k, rgb in enumerate(iter_frames(path, start, end, size=None)):
+    # seeks close to `start`; the scaler shrinks each frame (longest side `max_side`)
+    for k, rgb in enumerate(iter_frames(path, start, end, size=max_side)):
         if k % 32 == 0:
             check_stop(should_stop)
-        h, w = rgb.shape[:2]
-        sw, sh = small_size(w, h, max_side)
-        if (sw, sh) != (w, h):
-            rgb = cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_AREA)
         yield start + k, (cv2.cvtColor(rgb, code) if code is not None else rgb)
 
 

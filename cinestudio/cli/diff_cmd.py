@@ -63,6 +63,7 @@ def info_cmd(
 @diff_app.command("render")
 @user_errors
 def render_cmd(
+    ctx: typer.Context,
     base: str | None = typer.Option(None, "--base", help="Base: diffusers folder or hub id."),
     prompt: str | None = typer.Option(None, "--prompt", help="Text prompt."),
     lora: list[str] = typer.Option([], "--lora", help="FILE[:WEIGHT][@START-END] — a LoRA file or run folder, its weight, "
@@ -108,11 +109,8 @@ def render_cmd(
                  max_calls=max_calls, blend=blend, fps=fps, device=device, dtype=dtype, motion_adapter=motion_adapter,
                  scheduler=scheduler, attention_slicing=attention_slicing, cpu_offload=cpu_offload)
     if replay is not None:
-        import click
-
-        ctx = click.get_current_context()
         explicit = {name: value for name, value in given.items()
-                    if ctx.get_parameter_source(_param_name(name)) == click.core.ParameterSource.COMMANDLINE}
+                    if getattr(ctx.get_parameter_source(_param_name(name)), "name", "") == "COMMANDLINE"}
         config = RenderConfig.from_sidecar(replay, **explicit)
     else:
         for name, value in (("--base", base), ("--prompt", prompt), ("--out", out)):

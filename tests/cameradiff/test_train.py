@@ -1,0 +1,144 @@
+"""LoRA training (label-true examples, files, resume equals an uninterrupted run, stop), lora list,
+the render CLI's outputs and replay, and the base-training recipe on a toy scale."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors import safe_open
+from typer.testing import CliRunner
+
+from cinestudio.cameraclip.data import ClipItem
+from cinestudio.cameradiff.data import examples_for
+from cinestudio.cameradiff.train_lora import LoraTrainConfig, train_lora
+from cinestudio.progress import Cancelled
+from tests.cameraclip.clips import make_clips
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clips")
+    make_clips(folder, per_move=1, seed=0, frames=8, size=32,
+               moves=("static", "pan_left", "pan_right", "zoom_in", "zoom_out"))
+    return folder
+
+
+def _cfg(tiny_base, clips, out, **kw):
+    return LoraTrainConfig(**{"type": "pan_left", "data": str(clips), "base": str(tiny_base), "out": str(out),
+                              "rank": 2, "steps": 4, "lr": 5e-3, "resolution": 16, "frames": 4,
+                              "preview_every": 0, "checkpoint_every": 2, "log_every": 1, "device": "cpu", **kw})
+
+
+def test_examples_keep_labels_true():
+    def item(move, hold=False, framing="close_up"):
+        return ClipItem(path=Path(f"{move}.mp4"), labels={"framing": (framing,), "angle": (), "movement": (move,)},
+                        labels_hold=hold)
+
+    items = [item("pan_left"), item("pan_right"), item("zoom_out"), item("zoom_out", hold=True)]
+    pan = examples_for(items, "pan_left", "movement")
+    assert sorted((e.item.labels["movement"][0], e.variant) for e in pan) == [
+        ("pan_left", 0), ("pan_left", 3), ("pan_right", 1), ("pan_right", 2)]
+    zoom = examples_for(items, "zoom_in", "movement")
+    # a reversed zoom_out is a zoom_in, but only where framing holds on every frame
+    assert [(e.item.labels_hold, e.variant) for e in zoom] == [(True, 2), (True, 3)]
+    close = examples_for(items, "close_up", "framing", augment_variants=False)
+    assert len(close) == 4 and {e.variant for e in close} == {0}
+
+
+def test_train_resume_and_stop(tiny_base, clips, tmp_path):
+    straight = train_lora(_cfg(tiny_base, clips, tmp_path / "a"))
+    assert straight["status"] == "complete" and Path(straight["lora"]).name == "pan_left.safetensors"
+    with safe_open(straight["lora"], "pt") as fh:
+        meta = json.loads(fh.metadata()["cinestudio"])
+        tensors_a = {k: fh.get_tensor(k) for k in fh.keys()}
+    assert meta["key"] == "pan_left" and meta["axis"] == "movement" and meta["target"] == "motion"
+    assert meta["steps"] == 4 and meta["metrics"]["final_loss"] is not None
+    assert all(k.startswith("unet.") and "motion_modules" in k for k in tensors_a)
+
+    seen = {"step": 0}
+
+    def progress(done: int, total: int, message: str = "") -> None:
+        if message.startswith("loss"):
+            seen["step"] = done
+
+    with pytest.raises(Cancelled):
+        train_lora(_cfg(tiny_base, clips, tmp_path / "b"), progress, should_stop=lambda: seen["step"] >= 2)
+    info = json.loads((tmp_path / "b" / "config.json").read_text())
+    assert info["status"] == "stopped" and info["steps_done"] == 2
+    resumed = train_lora(_cfg(tiny_base, clips, tmp_path / "b"), resume=True)
+    assert resumed["steps"] == 4
+    with safe_open(resumed["lora"], "pt") as fh:
+        for k in fh.keys():
+            np.testing.assert_allclose(fh.get_tensor(k).numpy(), tensors_a[k].numpy(), rtol=1e-4, atol=1e-6)
+    losses = [json.loads(x) for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in losses] == [1, 2, 3, 4]
+    from cinestudio.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="not empty"):
+        train_lora(_cfg(tiny_base, clips, tmp_path / "a"))
+    with pytest.raises(UserInputError, match="no clips of type"):
+        train_lora(_cfg(tiny_base, clips, tmp_path / "c", type="tilt_up"))
+
+
+def test_cli_train_list_render_replay(tiny_base, clips, tmp_path, lora_files):
+    from cinestudio.cli import app
+
+    runner = CliRunner()
+    ws = tmp_path / "ws"
+    res = runner.invoke(app, ["--workspace", str(ws), "lora", "train", "--type", "close_up", "--data", str(clips),
+                              "--base", str(tiny_base), "--rank", "2", "--steps", "2", "--resolution", "16",
+                              "--frames", "4", "--preview-every", "0", "--device", "cpu", "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["target"] == "spatial" and summary["run"].endswith("lora-close_up")
+    res = runner.invoke(app, ["--workspace", str(ws), "lora", "list", "--json"])
+    listed = json.loads(res.stdout)["loras"]
+    assert [(e["type"], e["status"], e["steps"]) for e in listed] == [("close_up", "complete", 2)]
+    assert listed[0]["lora"] == "runs/lora-close_up/close_up.safetensors"
+
+    out = tmp_path / "r" / "video.mp4"
+    args = ["diff", "render", "--base", str(tiny_base), "--prompt", "a scene", "--method", "switch",
+            "--lora", f"{lora_files['pan_left']}:0.8@0-4", "--lora", f"{ws / listed[0]['lora']}@4-8",
+            "--steps", "3", "--frames", "8", "--size", "16", "--seed", "3", "--out", str(out), "--device", "cpu"]
+    res = runner.invoke(app, args + ["--json"])
+    assert res.exit_code == 0, res.output
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert out.is_file() and out.with_suffix(".gif").is_file()
+    assert side["method"] == "switch" and side["seed"] == 3 and side["steps"] == 3
+    assert [s["types"] for s in side["segments"]] == [["pan_left"], ["close_up"]]
+    assert all("verdict" in s["motion"] for s in side["segments"])
+    assert len(side["schedule"]["multipliers_per_step"]) == 3 and side["loras"][0]["weight"] == 0.8
+    assert len(side["loras"][0]["sha256"]) == 64 and side["timings"]["render_s"] > 0
+    # replay: same video
+    from cinestudio.media.decode import read_frames
+
+    first = read_frames(out)
+    again = tmp_path / "r" / "again.mp4"
+    res = runner.invoke(app, ["diff", "render", "--replay", str(out.with_suffix(".json")), "--out", str(again)])
+    assert res.exit_code == 0, res.output
+    np.testing.assert_array_equal(read_frames(again), first)
+    # user errors: exit 2 with one line
+    for bad in (["--lora", str(tmp_path / "none.safetensors")], ["--method", "cliplora", "--lora", str(lora_files["pan_left"])],
+                ["--method", "blend"]):
+        res = runner.invoke(app, ["diff", "render", "--base", str(tiny_base), "--prompt", "x", "--out",
+                                  str(tmp_path / "bad.mp4"), "--device", "cpu", *bad])
+        assert res.exit_code == 2 and res.output.startswith("error:"), res.output
+
+
+def test_train_base_toy_and_resume(tmp_path, clips):
+    from cinestudio.cameradiff.backend import load_pipeline
+    from cinestudio.cameradiff.train_base import BaseTrainConfig, train_base
+
+    cfg = BaseTrainConfig(data=str(clips), out=str(tmp_path / "base"), preset="test", size=16, frames=4, vae_steps=2,
+                          vae_batch=4, steps=2, batch_size=2, log_every=1, checkpoint_every=1, sample_every=0,
+                          device="cpu")
+    first = train_base(cfg)
+    assert first["steps_done"] == 2 and Path(first["pipeline"], "model_index.json").is_file()
+    cfg.steps = 3
+    again = train_base(cfg, resume=True)
+    assert again["steps_done"] == 3 and again["vae_steps_done"] == 2
+    pipe = load_pipeline(again["pipeline"], device="cpu")
+    assert pipe.vae.config.scaling_factor != 0.18215  # set from the training latents

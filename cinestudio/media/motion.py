@@ -282,7 +282,11 @@ def _pairs_from_grays(grays: Sequence[np.ndarray], progress: ProgressFn | None =
     k = PARALLAX_BASELINE
     for i0 in range(0, total, k):
         i1 = min(i0 + k, total)
-        par = tr.parallax(grays[i0], grays[i1])
+        # Track from the frame where the content is smaller (zoomed out) to the other: corners
+        # found in the magnified frame hold detail the other one blurs away, which reads as
+        # parallax. This keeps the measure the same for a move and the move played backwards.
+        growth = sum(out[i].log_scale for i in range(i0, i1) if out[i].valid)
+        par = tr.parallax(grays[i0], grays[i1]) if growth >= 0 else tr.parallax(grays[i1], grays[i0])
         for i in range(i0, i1):
             out[i].parallax = par
     if progress is not None:

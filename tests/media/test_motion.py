@@ -206,9 +206,8 @@ SIM_CLASSES = ["pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom
 def test_agrees_with_the_simulator_labels():
     """Pans, tilts and zoom-ins must match the simulator's label exactly; zoom-outs and dollies
     must get the direction (dolly or zoom, in or out), and most dollies must be called dollies.
-    (Measured on `simulate --per-class 5`: zoom_out clips often show depth-dependent scaling, so
-    they are called dolly_out; the same clips played backwards, and reversed zoom_in clips, are
-    called zooms, so the estimator is symmetric and the parallax is in those clips.)"""
+    (On `simulate --per-class 5` about half the zoom_out clips read as dolly_out, played forwards
+    or backwards alike: the depth-dependent scaling is in those clips.)"""
     shot_mod = pytest.importorskip("cinestudio.camerasim.shot")
     results = {}
     for k, move in enumerate(SIM_CLASSES):

@@ -38,8 +38,8 @@ from cinestudio.errors import UserInputError
 from cinestudio.progress import ProgressFn, StopFn, check_stop
 
 __all__ = [
-    "MotionReport", "PairMotion", "estimate_motion", "global_motion", "pair_motion",
-    "classify_motion", "classify_vector", "MOVEMENT_CLASSES", "STATIC_THRESHOLD",
+    "MotionReport", "PairMotion", "estimate_motion", "global_motion", "pair_motion", "pair_parallax",
+    "classify_motion", "classify_pairs", "classify_vector", "MOVEMENT_CLASSES", "STATIC_THRESHOLD",
 ]
 
 # Classes the estimator can name. truck_* / pedestal_* are reported only for schemes that have
@@ -299,7 +299,9 @@ def global_motion(frames: np.ndarray | Sequence[np.ndarray], max_side: int = MAX
     """Per frame pair (dx, dy, log_scale, rotation) of the picture content: an (N-1, 4) array.
 
     `frames`: (N, H, W, 3) RGB or (N, H, W) grey uint8. Pairs that cannot be tracked (blank or
-    featureless frames) are NaN. With `with_parallax`, a fifth column holds `pair_parallax`.
+    featureless frames) are NaN. With `with_parallax`, a fifth column holds the parallax of the
+    `PARALLAX_BASELINE`-frame window the pair lies in (`pair_parallax`: ~0-0.3 for pans, tilts,
+    rolls and zooms, higher for dollies; only meaningful where the picture scales).
     """
     grays = [_to_gray(f, max_side) for f in frames]
     pm = _pairs_from_grays(grays)
@@ -324,7 +326,7 @@ def _edge_units(v: np.ndarray, aspect: float) -> np.ndarray:
     out[..., 1] = v[..., 1]
     out[..., 2] = 0.5 * v[..., 2]            # a scale change s moves the edge by s * W/2
     out[..., 3] = 0.5 * v[..., 3]            # a rotation r moves it by r * W/2
-    return out
+    return out   # (`aspect` is kept for callers; translation is already per axis)
 
 
 _NAMES = {  # component index, sign of content motion → camera class

@@ -12,6 +12,8 @@ from cinestudio.storyboard.model import Board, Shot
 
 DEMO_BOARD = "Demo: the stroll"
 REFERENCE_NAME = "demo-reference.png"
+#: One look for the whole sequence (the simulator otherwise draws a scene per shot).
+LOOK = {"environment": "outdoor", "time_of_day": "golden"}
 
 
 def demo_shots(reference: str | None = None) -> list[Shot]:
@@ -43,7 +45,7 @@ def _make_reference(store) -> str | None:
     path = store.paths.root / REFS_DIR / REFERENCE_NAME
     if not path.exists():
         still = render_shot(ShotSpec("extreme_long_shot", "eye_level", ["static"], frames=1, size=(640, 360),
-                                     fps=12.0, seed=21, environment="outdoor"))
+                                     fps=12.0, seed=21, environment="outdoor", time_of_day=LOOK["time_of_day"]))
         write_png(path, still.frames[0])
     return f"{REFS_DIR}/{REFERENCE_NAME}"
 
@@ -57,6 +59,7 @@ def ensure_demo_storyboard(store) -> Board | None:
     board = create_board(store, DEMO_BOARD, fps=12.0, width=320, height=180, shots=demo_shots(_make_reference(store)),
                          actor="demo")
     board.notes = "A sample sequence: render it with previz (Render all), play it, export it."
+    board.previz = dict(LOOK)
     from cinestudio.storyboard.service import save_board
 
     return save_board(store, board)

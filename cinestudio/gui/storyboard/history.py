@@ -121,7 +121,7 @@ class CompareDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("compare-dialog")
         self.setWindowTitle("Compare renders")
-        self.resize(1000, 420)
+        self.resize(1240, 480)
         self.players = []
         row = QHBoxLayout()
         for rec, what in ((left, "in use"), (right, "selected")):

@@ -256,8 +256,9 @@ class ShotCardDelegate(QStyledItemDelegate):
             painter.drawPixmap(trect, pm, QRect((pm.width() - tw) // 2, (pm.height() - th) // 2, tw, th))
         else:
             painter.fillRect(trect, QColor(30, 32, 38))
-            painter.setPen(QColor(140, 142, 152))
-            painter.drawText(trect, Qt.AlignmentFlag.AlignCenter, "not rendered")
+            if st.rendering is None:
+                painter.setPen(QColor(140, 142, 152))
+                painter.drawText(trect, Qt.AlignmentFlag.AlignCenter, "not rendered")
         if st.rendering is not None:
             painter.fillRect(trect, QColor(0, 0, 0, 120))
             bar = QRect(trect.left(), trect.bottom() - 5, int(tw * max(0.0, min(1.0, st.rendering))), 5)

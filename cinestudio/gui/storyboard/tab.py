@@ -127,6 +127,8 @@ class BoardSettingsDialog(QDialog):
         self.guidance.setValue(float(ds.get("guidance") or 7.5))
         self.cameraclip = QLineEdit(ds.get("cameraclip") or "")
         self.cameraclip.setPlaceholderText("CameraCLIP run folder (CLIPLoRA weights, scores)")
+        self.setMinimumWidth(520)
+        self._start = str(board.base_dir or Path.home())
         form = QFormLayout(self)
         form.addRow("Frame rate (fps)", self.fps)
         size = QHBoxLayout()
@@ -138,16 +140,31 @@ class BoardSettingsDialog(QDialog):
         form.addRow("Environment", self.environment)
         form.addRow("Time of day", self.time)
         form.addRow(QLabel("<b>Diffusion</b>"))
-        form.addRow("Base pipeline", self.base)
-        form.addRow("LoRA folder", self.loras)
+        form.addRow("Base pipeline", self._with_browse(self.base))
+        form.addRow("LoRA folder", self._with_browse(self.loras))
         form.addRow("Composition", self.method)
         form.addRow("Steps", self.steps)
         form.addRow("Guidance", self.guidance)
-        form.addRow("CameraCLIP run", self.cameraclip)
+        form.addRow("CameraCLIP run", self._with_browse(self.cameraclip))
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
         form.addRow(box)
+
+    def _with_browse(self, edit: QLineEdit) -> QWidget:
+        def browse() -> None:
+            folder = QFileDialog.getExistingDirectory(self, "Choose a folder", edit.text() or self._start)
+            if folder:
+                edit.setText(folder)
+
+        row = QWidget()
+        lay = QHBoxLayout(row)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(edit, 1)
+        button = QPushButton("Browse…")
+        button.clicked.connect(browse)
+        lay.addWidget(button)
+        return row
 
     def apply(self, board: Board) -> None:
         board.fps = float(self.fps.value())
@@ -294,6 +311,9 @@ class StoryboardTab(QWidget):
         self.mode_group.idClicked.connect(lambda i: self.set_preview_mode("sequence" if i == 0 else "shot"))
         self.now_label = QLabel("—")
         self.now_label.setObjectName("now-playing")
+        self.preview_state = QLabel()
+        self.preview_state.setObjectName("preview-state")
+        self.preview_state.setStyleSheet("color: palette(placeholder-text);")
         head = QHBoxLayout()
         head.setContentsMargins(8, 4, 8, 4)
         head.addWidget(QLabel("Preview"))
@@ -301,6 +321,7 @@ class StoryboardTab(QWidget):
         head.addWidget(self.mode_shot)
         head.addSpacing(10)
         head.addWidget(self.now_label, 1)
+        head.addWidget(self.preview_state)
         self.player = PlayerWidget(cache_frames=600, chunk=24)
         self.player.positionChanged.connect(self._on_position)
         self.player.view.set_message("Render the board to see it move")
@@ -1005,6 +1026,7 @@ class StoryboardTab(QWidget):
             return
         clips = {sid: (self.workspace / rec.clip_path, rec.content_hash) for sid, rec in self.active.items()}
         self.preview_pending = True
+        self.preview_state.setText("updating the preview…")
         board = b.copy()
         self.preview_runner.submit(build_preview, board, clips, self.workspace / PREVIEWS_DIR,
                                    on_result=lambda p: self._preview_built(board, p),
@@ -1012,10 +1034,12 @@ class StoryboardTab(QWidget):
 
     def _preview_failed(self, exc: BaseException) -> None:
         self.preview_pending = False
+        self.preview_state.setText("")
         self._failed(exc)
 
     def _preview_built(self, board: Board, path: Path | None) -> None:
         self.preview_pending = False
+        self.preview_state.setText("")
         autoplay, self._autoplay = getattr(self, "_autoplay", False), False
         if path is None:
             return

@@ -240,7 +240,7 @@ def run_cmd(
     cpu_jobs: int = typer.Option(1, "--cpu-jobs", min=0, help="CPU jobs at a time."),
     gpu_jobs: int = typer.Option(1, "--gpu-jobs", min=0, help="GPU jobs at a time."),
     grace: float = typer.Option(60.0, "--grace", help="Seconds a cancelled job may take to stop."),
-    threads: int | None = typer.Option(None, "--threads", help="CPU threads per job (default: cores / CPU jobs)."),
+    threads: int | None = typer.Option(None, "--threads", help="CPU threads per job (default: (cores - 1) / CPU jobs)."),
     watch: bool = typer.Option(False, "--watch", help="Keep running and wait for new jobs (Ctrl-C stops)."),
     as_json: bool = JsonOption,
 ) -> None:

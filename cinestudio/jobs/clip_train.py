@@ -41,7 +41,7 @@ WORKSPACE_STAGES = ("annotated", "verified")
 MIN_CLIPS = 4
 
 DEFAULTS: dict[str, Any] = {
-    "model": DEFAULT_MODEL, "pretrained": None, "pooling": "motion", "epochs": 10, "batch_size": 16,
+    "model": DEFAULT_MODEL, "pretrained": None, "pooling": "motion", "epochs": 40, "batch_size": 16,
     "lr": 1e-3, "seed": 0, "num_frames": 8, "val_fraction": 0.1, "checkpoint_every": 100,
     "max_minutes": None, "evaluate": True,
 }

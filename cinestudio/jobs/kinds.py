@@ -69,14 +69,19 @@ class JobKind:
 _KINDS: dict[str, JobKind] = {}
 _BUILTINS = ("cinestudio.jobs.clip_train", "cinestudio.storyboard.render_job")
 _loaded = False
+_broken: dict[str, str] = {}     # builtin module -> why it could not be imported
 
 
 def _ensure_builtins() -> None:
+    """Import the modules that register the built-in kinds; one broken module only loses its own."""
     global _loaded
     if not _loaded:
         _loaded = True
         for module in _BUILTINS:
-            importlib.import_module(module)
+            try:
+                importlib.import_module(module)
+            except Exception as exc:  # reported by get_kind for the kinds it would have registered
+                _broken[module] = f"{type(exc).__name__}: {exc}"
 
 
 def register(kind: JobKind) -> JobKind:
@@ -94,7 +99,16 @@ def get_kind(name: str) -> JobKind:
     try:
         return _KINDS[name]
     except KeyError:
-        raise UserInputError(name, f"unknown job kind (known: {', '.join(sorted(_KINDS)) or 'none'})") from None
+        broken = "".join(f"; {m} failed to load ({why})" for m, why in _broken.items())
+        raise UserInputError(name, f"unknown job kind (known: {', '.join(sorted(_KINDS)) or 'none'}){broken}") from None
+
+
+def kind_title(name: str) -> str:
+    """A kind's title for people (its name when it is not registered)."""
+    try:
+        return get_kind(name).title
+    except UserInputError:
+        return name
 
 
 def kind_names() -> list[str]:
@@ -110,4 +124,4 @@ def check_device(device: str) -> str:
 
 
 __all__ = ["DEVICES", "DEVICE_CLASSES", "JobKind", "ValidationContext", "check_device", "get_kind",
-           "kind_names", "register", "unregister"]
+           "kind_names", "kind_title", "register", "unregister"]

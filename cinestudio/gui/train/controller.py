@@ -5,7 +5,7 @@
   trigger a refresh;
 - database reads and writes run on `TaskRunner` pools (reads: 2 threads; writes: 1, in order);
 - the selected and the running jobs' ``events.jsonl`` are tailed on the UI thread a bounded slice
-  per tick (64 KiB), so even a long history loads without a stall, and jobs started by another
+  per tick (32 KiB), so even a long history loads without a stall, and jobs started by another
   runner (``cinestudio jobs run``) show the same curves.
 
 Every UI-thread handler is timed (`slowest_ms`, wall clock; `slowest_cpu_ms`, its own CPU time)
@@ -33,7 +33,7 @@ from cinestudio.store import JobRecord, WorkspaceStore, open_workspace
 
 REFRESH_MS = 700
 TAIL_MS = 250
-TAIL_SLICE = 64 * 1024
+TAIL_SLICE = 32 * 1024
 STOP_TIMEOUT_S = 60.0
 
 
@@ -153,7 +153,7 @@ class JobsController(QObject):
     def select(self, job_id: int | None) -> None:
         self.selected = job_id
         self._sync_tails()
-        self._read_tails()
+        QTimer.singleShot(0, self._read_tails)     # its history loads in the next loop iterations
 
     def history(self, job_id: int) -> JobHistory:
         return self.histories.setdefault(job_id, JobHistory(job_id))

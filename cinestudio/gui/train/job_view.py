@@ -14,14 +14,27 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
                                QVBoxLayout, QWidget)
 
 from cinestudio.jobs.history import JobHistory
+from cinestudio.jobs.clip_train import KIND as CLIP_TRAIN
+from cinestudio.jobs.kinds import kind_title
 from cinestudio.jobs.protocol import format_duration
 from cinestudio.store import JobRecord
 from cinestudio.taxonomy import AXES
 
 AXIS_COLORS = {"framing": "#1f77b4", "angle": "#ff7f0e", "movement": "#2ca02c"}
 LOSS_COLOR = "#222222"
+SMOOTHING = 0.8         # of the loss curves (the raw loss is drawn faintly behind)
 
 pg.setConfigOptions(antialias=True, background="w", foreground="#333333")
+
+
+def _resumable(kind: str) -> bool:
+    from cinestudio.errors import UserInputError
+    from cinestudio.jobs.kinds import get_kind
+
+    try:
+        return get_kind(kind).resumable
+    except UserInputError:
+        return False
 
 
 def describe_job(job: JobRecord) -> str:
@@ -53,6 +66,16 @@ def load_results(run_dir: Path) -> dict[str, Any]:
     return out
 
 
+def smooth(values: list[float], weight: float = SMOOTHING) -> list[float]:
+    """TensorBoard's smoothing: an exponential moving average, debiased at the start."""
+    out, last, norm = [], 0.0, 0.0
+    for v in values:
+        last = weight * last + (1 - weight) * v
+        norm = weight * norm + (1 - weight)
+        out.append(last / norm)
+    return out
+
+
 class CurvePanel(pg.GraphicsLayoutWidget):
     """Training loss and validation R@1 per axis against the step."""
 
@@ -67,13 +90,14 @@ class CurvePanel(pg.GraphicsLayoutWidget):
         self.r1_plot.setLabel("bottom", "step")
         self.r1_plot.setYRange(0, 1.0)
         self.r1_plot.showGrid(x=True, y=True, alpha=0.2)
-        self.r1_plot.addLegend(offset=(-10, -10))
+        self.r1_plot.addLegend(offset=(10, 10))
         for plot in (self.loss_plot, self.r1_plot):
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
         self.shown: tuple[int, int, int] | None = None      # (job id, id(history), version) drawn
         self.curves: dict[str, pg.PlotDataItem] = {}
-        self.curves["loss"] = self.loss_plot.plot([], [], pen=pg.mkPen(LOSS_COLOR, width=2), name="loss")
+        self.raw_loss = self.loss_plot.plot([], [], pen=pg.mkPen("#bbbbbb", width=1), name="loss (raw)")
+        self.curves["loss"] = self.loss_plot.plot([], [], pen=pg.mkPen(LOSS_COLOR, width=2), name="loss (smoothed)")
         for axis in AXES:
             self.curves[f"loss_{axis}"] = self.loss_plot.plot(
                 [], [], pen=pg.mkPen(AXIS_COLORS[axis], width=1, style=Qt.PenStyle.DashLine), name=axis)
@@ -88,7 +112,9 @@ class CurvePanel(pg.GraphicsLayoutWidget):
         self.shown = key
         for name, curve in self.curves.items():
             xs, ys = history.series.get(name, ([], [])) if history is not None else ([], [])
-            curve.setData(list(xs), list(ys))
+            curve.setData(list(xs), smooth(ys) if name.startswith("loss") else list(ys))
+        xs, ys = history.series.get("loss", ([], [])) if history is not None else ([], [])
+        self.raw_loss.setData(list(xs), list(ys))
 
     def points(self, name: str) -> int:
         xs, _ = self.curves[name].getData()
@@ -106,6 +132,7 @@ class JobView(QWidget):
         self.setObjectName("train-job-view")
         self.workspace = Path(workspace)
         self.job: JobRecord | None = None
+        self.history: JobHistory | None = None
         self.active_run: str | None = None
         self._results_for: tuple[int, str] | None = None
 
@@ -191,7 +218,7 @@ class JobView(QWidget):
     def set_job(self, job: JobRecord | None, history: JobHistory | None, active_run: str | None,
                 eta: float | None = None) -> None:
         changed = job is None or self.job is None or job.id != self.job.id
-        self.job, self.active_run = job, active_run
+        self.job, self.active_run, self.history = job, active_run, history
         if changed:
             self._log_count = 0
             self.log.clear()
@@ -213,15 +240,17 @@ class JobView(QWidget):
             for b in (self.cancel, self.resume, self.open_folder, self.use_model):
                 b.setEnabled(False)
             return
-        from cinestudio.gui.train.queue_model import KIND_TITLES
-
-        self.title.setText(f"Job {job.id} — {KIND_TITLES.get(job.kind, job.kind)} — {job.state}")
+        self.title.setText(f"Job {job.id} — {kind_title(job.kind)} — {job.state}")
         self.title.setToolTip(describe_job(job))
         bits = []
-        if job.progress_total and job.state != "succeeded":
-            bits.append(f"{job.progress_done}/{job.progress_total}")
-        if job.message:
-            bits.append(job.message)
+        done, total, message = job.progress_done, job.progress_total, job.message
+        live = self.history.progress if self.history is not None and job.state == "running" else None
+        if live is not None and live.get("total"):     # the worker's own last word is fresher than the DB's
+            done, total, message = live["done"], live["total"], live.get("message") or message
+        if total and job.state != "succeeded":
+            bits.append(f"{done}/{total}")
+        if message:
+            bits.append(message)
         if eta is not None and job.state == "running":
             bits.append(f"ETA {format_duration(eta)}")
         if job.checkpoint_step is not None:
@@ -231,11 +260,13 @@ class JobView(QWidget):
         self.status.setText(" · ".join(bits))
         self.summary.setText(describe_job(job))
         self.cancel.setEnabled(job.state in ("queued", "running") and not job.cancel_requested)
-        self.resume.setEnabled(job.state in ("cancelled", "interrupted", "failed"))
+        resumable = job.state == "failed" or (job.state in ("cancelled", "interrupted") and _resumable(job.kind))
+        self.resume.setEnabled(resumable)
         run = self.run_dir()
         self.open_folder.setEnabled(run is not None and run.is_dir())
         is_active = bool(self.active_run) and job.run_dir == self.active_run
-        self.use_model.setEnabled(job.state == "succeeded" and not is_active)
+        self.use_model.setVisible(job.kind == CLIP_TRAIN)
+        self.use_model.setEnabled(job.kind == CLIP_TRAIN and job.state == "succeeded" and not is_active)
         self.use_model.setText("Used for pre-labelling ✓" if is_active else "Use this model for pre-labelling")
         if job.state in ("succeeded", "cancelled", "interrupted", "failed") and run is not None:
             key = (job.id, job.state)

@@ -9,6 +9,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionProgressBar
 
+from cinestudio.jobs.kinds import kind_title
 from cinestudio.jobs.protocol import format_duration
 from cinestudio.store import JobRecord
 
@@ -18,7 +19,6 @@ STATE_COLORS = {
     "queued": "#7a7a7a", "running": "#1f6fd1", "succeeded": "#2e7d32", "failed": "#c62828",
     "cancelled": "#8d6e00", "interrupted": "#b35c00",
 }
-KIND_TITLES = {"clip-train": "CameraCLIP training"}
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -73,7 +73,7 @@ class JobTableModel(QAbstractTableModel):
             if col == 0:
                 return str(job.id)
             if col == 1:
-                title = KIND_TITLES.get(job.kind, job.kind)
+                title = kind_title(job.kind)
                 return title + (" ★" if self.active_run and job.run_dir == self.active_run else "")
             if col == 2:
                 return job.state + (" (stopping)" if job.cancel_requested and job.state == "running" else "")

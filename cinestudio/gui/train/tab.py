@@ -148,8 +148,8 @@ class TrainTab(QWidget):
         self._show_selected()
 
     def _on_history(self, job_id: int) -> None:
-        if job_id == self.selected_id and self.controller is not None:
-            self.view.show_history(self.controller.history(job_id))
+        if job_id == self.selected_id:
+            self._show_selected()
 
     def _on_failed(self, message: str) -> None:
         self.error.setText(message)

@@ -161,14 +161,15 @@ class DiffusionBackend:
             job = self.store.jobs.set_run_dir(job.id, f"runs/{job.kind}-{job.id:04d}")
         run_dir = service.run_path(self.store, job)
         run_dir.mkdir(parents=True, exist_ok=True)
-        cmd = [self.python, "-m", "cinestudio.jobs.worker", str(job.id), "--workspace", str(self.store.paths.root)]
-        if self.device and self.device != "auto":
-            cmd += ["--device", self.device]
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        from cinestudio.jobs.procs import resolved_device, uses_gpu
+        from cinestudio.jobs.runner import default_threads
+
+        device = resolved_device(self.device or "auto", "gpu")      # as the queue runner does
+        threads = self.threads or default_threads(1, uses_gpu(device, "gpu"))
+        cmd = [self.python, "-m", "cinestudio.jobs.worker", str(job.id), "--workspace", str(self.store.paths.root),
+               "--device", device, "--threads", str(threads)]
+        env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS=str(threads))
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH")) if p)
-        if self.threads:
-            cmd += ["--threads", str(self.threads)]
-            env["OMP_NUM_THREADS"] = str(self.threads)
         with open(run_dir / "worker.log", "ab") as err:
             return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, env=env,
                                     cwd=str(self.store.paths.root), start_new_session=True)

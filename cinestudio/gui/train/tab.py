@@ -56,8 +56,9 @@ class TrainTab(QWidget):
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(3, 120)
+        for col, width in ((3, 120), (4, 56)):          # progress bar, ETA (h:mm:ss)
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(col, width)
         header.setStretchLastSection(True)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
 

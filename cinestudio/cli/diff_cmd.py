@@ -149,12 +149,14 @@ def train_base_cmd(
     size: int = typer.Option(32, "--size", help="Frame size in pixels (32-64)."),
     frames: int = typer.Option(8, "--frames"),
     vae_steps: int = typer.Option(1500, "--vae-steps", help="Autoencoder steps (stage 1)."),
+    vae_batch: int = typer.Option(32, "--vae-batch", help="Frames per autoencoder step."),
     steps: int = typer.Option(20000, "--steps", help="UNet steps (stage 2)."),
     batch_size: int = typer.Option(8, "--batch-size"),
     lr: float = typer.Option(3e-4, "--lr"),
     seed: int = typer.Option(0, "--seed"),
     max_minutes: float | None = typer.Option(None, "--max-minutes", help="Stop (and save) after this long."),
     sample_every: int = typer.Option(1000, "--sample-every", help="UNet steps between samples (0: never)."),
+    checkpoint_every: int = typer.Option(250, "--checkpoint-every", help="Steps between checkpoints."),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     threads: int | None = typer.Option(None, "--threads", help="torch CPU threads."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
@@ -164,7 +166,7 @@ def train_base_cmd(
     from cinestudio.cameradiff.train_base import BaseTrainConfig, train_base
 
     config = BaseTrainConfig(data=str(data), out=str(out), init=init, size=size, frames=frames, vae_steps=vae_steps,
-                             steps=steps, batch_size=batch_size, lr=lr, seed=seed, max_minutes=max_minutes,
+                             vae_batch=vae_batch, checkpoint_every=checkpoint_every, steps=steps, batch_size=batch_size, lr=lr, seed=seed, max_minutes=max_minutes,
                              sample_every=sample_every, device=device, threads=threads)
     with progress_bar(not as_json, "training base") as bar:
         summary = train_base(config, bar, resume=resume)

@@ -207,15 +207,22 @@ class StoryboardRepository(Repository):
         uids = [str(sh.get("uid") or "") for sh in shots]
         if any(not u for u in uids) or len(set(uids)) != len(uids):
             raise UserInputError("shots", "every shot needs a uid, and uids must differ")
-        valid_renders = set(s.scalars(select(m.StoryboardRender.id)
-                                      .where(m.StoryboardRender.storyboard_id == board_id)))
+        latest: dict[str, int] = {}     # a shot that comes back (undo of a delete) gets its last render
+        valid_renders: set[int] = set()
+        for rid, uid in s.execute(select(m.StoryboardRender.id, m.StoryboardRender.shot_uid)
+                                  .where(m.StoryboardRender.storyboard_id == board_id)
+                                  .order_by(m.StoryboardRender.id)):
+            latest[uid] = rid
+            valid_renders.add(rid)
         s.execute(delete(m.StoryboardShot).where(m.StoryboardShot.storyboard_id == board_id))
         s.flush()
         for pos, sh in enumerate(shots):
             unknown = set(sh) - set(SHOT_FIELDS) - {"active_render_id"}
             if unknown:
                 raise TypeError(f"unknown shot fields {sorted(unknown)}")
-            active = sh.get("active_render_id", old.get(sh["uid"]))
+            uid = str(sh["uid"])
+            active = sh["active_render_id"] if "active_render_id" in sh else (
+                old[uid] if uid in old else latest.get(uid))
             s.add(m.StoryboardShot(
                 storyboard_id=board_id, position=pos, uid=str(sh["uid"]), title=sh.get("title") or "",
                 prompt=sh.get("prompt") or "", framing=sh.get("framing") or "", angle=sh.get("angle") or "",

@@ -126,3 +126,16 @@ def test_cli_workspace_flow(tmp_path):
     assert res.exit_code == 0, res.output
     res = run(app, ["-w", ws, "storyboard", "show", "Cut", "--json"])
     assert '"active_render"' in res.stdout and '"backend": "previz"' in res.stdout
+
+
+def test_a_deleted_shot_that_comes_back_keeps_its_render(store):
+    """Undo of a delete in the tab re-saves the shot with its old id: its last render is in use again."""
+    board = service.create_board(store, "U", fps=12, width=96, height=64, shots=small_board().shots[2:])
+    sid = board.shots[0].id
+    rec = service.render_shots(store, board, "previz")[sid]
+    shot = board.shots.pop()
+    service.save_board(store, board)
+    assert store.storyboards.active_renders(board.id) == {}
+    board.shots.append(shot)
+    service.save_board(store, board)
+    assert store.storyboards.active_renders(board.id)[sid].id == rec.id

@@ -787,6 +787,9 @@ class StoryboardTab(QWidget):
         if b is None:
             return
         name, ok = QInputDialog.getText(self, "Rename storyboard", "Name", text=b.name)
+        if ok and name.strip() in [x["name"] for x in self.boards if x["id"] != b.id]:
+            self._set_status(f"{name.strip()}: a storyboard with this name exists already", error=True)
+            return
         if ok and name.strip() and name.strip() != b.name:
             self.doc.edit("rename board", lambda board: (setattr(board, "name", name.strip()), "board")[1])
 

@@ -278,7 +278,7 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
             losses.append(float(loss.detach()))
             vae_step = step + 1
             if vae_step % cfg.log_every == 0 or vae_step == cfg.vae_steps:
-                _write_metrics(run, {"stage": "vae", "step": vae_step, "loss": round(float(np.mean(losses[-cfg.log_every:])), 5),
+                _write_metrics(run, {"stage": "vae", "step": vae_step, "vae_loss": round(float(np.mean(losses[-cfg.log_every:])), 5),
                                      "elapsed_s": round(time.perf_counter() - t_start, 1)})
             if vae_step % cfg.checkpoint_every == 0:
                 save_checkpoint(run / VAE_CKPT, vae, vae_opt, step=vae_step)

@@ -67,7 +67,7 @@ class JobKind:
 
 
 _KINDS: dict[str, JobKind] = {}
-_BUILTINS = ("cinestudio.jobs.clip_train", "cinestudio.storyboard.render_job")
+_BUILTINS = ("cinestudio.jobs.clip_train", "cinestudio.storyboard.render_job", "cinestudio.jobs.lora_train")
 _loaded = False
 _broken: dict[str, str] = {}     # builtin module -> why it could not be imported
 

@@ -21,15 +21,19 @@ from typing import Any
 
 from safetensors import safe_open
 
-from cinestudio.cameraclip.data import load_items, split_items
-from cinestudio.cameraclip.evaluate import evaluate
-from cinestudio.cameraclip.infer import CONFIG_NAME, LAST_CHECKPOINT, WEIGHTS_NAME
-from cinestudio.cameraclip.train import METRICS_NAME, PLOT_NAME, TrainConfig, train
 from cinestudio.fsutil import write_json_atomic, write_text_atomic
-from cinestudio.jobs.clip_train import WORKSPACE_PREFIX, resolve_data
+from cinestudio.jobs.clip_train import WORKSPACE_PREFIX, inspect_data, resolve_data
 from cinestudio.jobs.context import JobContext
 from cinestudio.taxonomy import AXES, DEFAULT_SCHEME, load_taxonomy
 
+# The run folder's names, as cinestudio.cameraclip.train / .infer write them (a test keeps them
+# equal). The model code loads with torch only once a job's data has passed its checks, so a job
+# with bad data fails in a second, not after loading torch.
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+LAST_CHECKPOINT = Path("checkpoints") / "last.safetensors"
+METRICS_NAME = "metrics.jsonl"
+PLOT_NAME = "training.png"
 EVAL_DIR = "eval"
 EVAL_RESULT = "result.json"
 EVAL_CLIPS = "clips.jsonl"
@@ -140,6 +144,9 @@ def _data_path(ctx: JobContext) -> Path:
 
 
 def _evaluate(ctx: JobContext) -> dict[str, Any]:
+    from cinestudio.cameraclip.data import load_items, split_items
+    from cinestudio.cameraclip.evaluate import evaluate
+
     saved = json.loads((ctx.run_dir / CONFIG_NAME).read_text(encoding="utf-8"))
     cfg = saved.get("train", {})
     tax = load_taxonomy(saved.get("scheme") or DEFAULT_SCHEME)
@@ -169,6 +176,10 @@ def run(ctx: JobContext) -> dict[str, Any]:
     cfg = dict(ctx.config)
     data = _data_path(ctx)
     resume = (ctx.run_dir / CONFIG_NAME).is_file()
+    # the data may have changed since the job was submitted: check it before loading torch
+    inspect_data(str(data), ctx.workspace, cfg.get("scheme") or DEFAULT_SCHEME)
+    from cinestudio.cameraclip.train import TrainConfig, train
+
     if resume:
         step = checkpoint_step(ctx.run_dir / LAST_CHECKPOINT) or 0
         _trim_metrics(ctx.run_dir, step)

@@ -22,7 +22,14 @@ def test_clip_train_mirrors_cameraclip_constants():
     from cinestudio.cameraclip.pooling import POOLINGS
     from cinestudio.cameraclip.train import TrainConfig
 
+    from cinestudio.cameraclip import infer
+    from cinestudio.cameraclip import train as train_mod
+    from cinestudio.jobs import clip_train_run as run
+
     assert clip_train.POOLINGS == POOLINGS
+    assert (run.CONFIG_NAME, run.WEIGHTS_NAME, run.LAST_CHECKPOINT) == (infer.CONFIG_NAME, infer.WEIGHTS_NAME,
+                                                                        infer.LAST_CHECKPOINT)
+    assert (run.METRICS_NAME, run.PLOT_NAME) == (train_mod.METRICS_NAME, train_mod.PLOT_NAME)
     names = {f.name for f in fields(TrainConfig)}
     assert set(clip_train.ADVANCED) <= names and set(clip_train.DEFAULTS) - {"evaluate"} <= names
 

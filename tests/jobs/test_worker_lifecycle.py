@@ -84,17 +84,42 @@ def test_kill9_of_a_worker_leaves_the_job_interrupted_and_resume_continues_from_
 
 
 def test_a_failing_job_reports_its_error(store, tiny_set, tmp_path):
-    data = tmp_path / "broken_set"
+    data = tmp_path / "set"
     shutil.copytree(tiny_set, data)
-    (data / "static_00.mp4").write_bytes(b"this is not a video")   # the first clip: fails early
     job = service.submit(store, "clip-train", {**TINY_TRAIN, "data": str(data)}, device="cpu")
+    (data / "tilt_up_01.mp4").unlink()                   # the data changed after it was queued
     proc = start_worker(store.paths.root, job.id)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == EXIT_FAILED, err
     failed = store.jobs.get(job.id)
-    assert failed.state == "failed" and "static_00.mp4" in failed.error
+    assert failed.state == "failed" and "1 of 14 clip files are missing (first: tilt_up_01.mp4)" in failed.error
     messages = _messages(out)
     assert messages[-1]["type"] == "error" and messages[-1]["error"] == failed.error
     assert service.job_dict(store, failed)["error"] == failed.error
     # failed jobs can be queued again (after fixing the data)
     assert service.resume(store, job.id).state == "queued"
+
+
+def _crash(ctx):
+    ctx.progress(1, 3, "working", phase="train")
+    raise RuntimeError("the use-case broke")
+
+
+def test_a_crashing_use_case_fails_the_job_with_its_traceback(store):
+    """The worker's own error path, in-process: a bug in a use-case is a failed job whose error
+    names it, with the traceback in the protocol (and no process left behind)."""
+    import io
+
+    from cinestudio.jobs.kinds import JobKind
+    from cinestudio.jobs.worker import Worker
+
+    kind = JobKind(name="crash", title="Crash", device_class="cpu", entry=f"{__name__}:_crash",
+                   validate=lambda config, where: config)
+    job = store.jobs.start(store.jobs.create("crash", {}, run_dir="runs/crash-1").id)
+    out = io.StringIO()
+    assert Worker(store, job, kind, out).run() == EXIT_FAILED
+    failed = store.jobs.get(job.id)
+    assert failed.state == "failed" and failed.error == "RuntimeError: the use-case broke"
+    messages = _messages(out.getvalue())
+    assert [m["type"] for m in messages] == ["started", "progress", "error"]
+    assert "_crash" in messages[-1]["traceback"] and "RuntimeError" in messages[-1]["traceback"]

@@ -70,14 +70,13 @@ def check_geometry(pipe, opts: ComposeOptions) -> tuple[int, int]:
     native = int(pipe.unet.config.sample_size) * vf
     h = int(opts.height or native)
     w = int(opts.width or opts.height or native)
-    levels = len(pipe.unet.config.block_out_channels)
-    multiple = math.lcm(8, vf * 2 ** (levels - 1))  # the pipeline itself wants multiples of 8
+    multiple = math.lcm(8, vf)  # the pipeline wants multiples of 8; the UNet copes with odd latent sizes
     for v, name in ((h, "height"), (w, "width")):
         if v <= 0 or v % multiple:
             raise UserInputError(str(v), f"{name} must be a positive multiple of {multiple} for this base")
-    max_frames = getattr(getattr(pipe, "motion_adapter", None), "config", {}).get("motion_max_seq_length") \
-        if getattr(pipe, "motion_adapter", None) is not None else None
-    max_frames = max_frames or _unet_max_frames(pipe.unet)
+    adapter = getattr(pipe, "motion_adapter", None)
+    max_frames = (adapter.config.get("motion_max_seq_length") if adapter is not None else None) \
+        or _unet_max_frames(pipe.unet)
     if opts.num_frames < 2 or (max_frames and opts.num_frames > max_frames):
         raise UserInputError(str(opts.num_frames), f"frames must be between 2 and {max_frames or 'the motion modules’ limit'}")
     if opts.steps < 1:

@@ -136,7 +136,7 @@ def preview(pipe, adapter: str, cfg: LoraTrainConfig, size: int, path: Path) -> 
     from cinestudio.cameradiff.render import motion_verdict
     from cinestudio.media.encode import write_gif
 
-    ref = LoraRef(path=path, adapter=adapter, meta={"key": cfg.type})
+    ref = LoraRef(path=Path(adapter), adapter=adapter, meta={"key": cfg.type})
     was_training = pipe.unet.training
     pipe.unet.eval()
     try:

@@ -13,7 +13,8 @@ A kind is a `JobKind` spec registered by name:
   never do (they take one of the runner's CPU slots).
 
 ``clip-train`` ships here; ``lora-train``, ``render`` and ``diff-train-base`` plug in the same way:
-a light module with the spec and its validation, and an adapter module around the use-case::
+a light module with the spec and its validation, and an adapter module around the use-case, the
+first listed in ``_BUILTINS`` (or, for plug-ins and tests, in ``CINESTUDIO_JOB_KINDS``)::
 
     register(JobKind(name="render", title="Storyboard render", device_class="gpu",
                      entry="cinestudio.jobs.render_run:run", validate=validate_render))
@@ -22,6 +23,7 @@ a light module with the spec and its validation, and an adapter module around th
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +72,7 @@ _KINDS: dict[str, JobKind] = {}
 _BUILTINS = ("cinestudio.jobs.clip_train", "cinestudio.storyboard.render_job", "cinestudio.jobs.lora_train")
 _loaded = False
 _broken: dict[str, str] = {}     # builtin module -> why it could not be imported
+PLUGINS_ENV = "CINESTUDIO_JOB_KINDS"   # more modules that register kinds, comma-separated
 
 
 def _ensure_builtins() -> None:
@@ -77,7 +80,8 @@ def _ensure_builtins() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        for module in _BUILTINS:
+        extra = [m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(",") if m.strip()]
+        for module in (*_BUILTINS, *extra):
             try:
                 importlib.import_module(module)
             except Exception as exc:  # reported by get_kind for the kinds it would have registered

@@ -26,7 +26,6 @@ import sys
 import threading
 import time
 import traceback
-from pathlib import Path
 from typing import IO, Any
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED, EXIT_INTERRUPTED, EXIT_NOT_QUEUED = 0, 1, 2, 3, 4, 75

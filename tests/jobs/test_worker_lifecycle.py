@@ -123,3 +123,27 @@ def test_a_crashing_use_case_fails_the_job_with_its_traceback(store):
     messages = _messages(out.getvalue())
     assert [m["type"] for m in messages] == ["started", "progress", "error"]
     assert "_crash" in messages[-1]["traceback"] and "RuntimeError" in messages[-1]["traceback"]
+
+
+def test_a_job_that_ignores_cancel_is_terminated_after_the_grace_period(store):
+    import subprocess
+
+    from cinestudio.jobs.kinds import PLUGINS_ENV
+    from tests.jobs.helpers import worker_cmd
+
+    job = store.jobs.create("stuck", {})
+    env = dict(os.environ, **{PLUGINS_ENV: "tests.jobs.stuck_kind"})
+    proc = subprocess.Popen(worker_cmd(store.paths.root, job.id, "--grace", "1"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        wait_for(lambda: store.jobs.get(job.id).progress_done >= 3, timeout=60, what="progress")
+        service.cancel(store, job.id)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == EXIT_CANCELLED, err
+    done = store.jobs.get(job.id)
+    assert done.state == "cancelled" and "did not stop within 1 s" in done.message
+    assert _messages(out)[-1]["type"] == "done"

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -182,7 +182,7 @@ class _Tracker:
         rot = math.atan2(m[1, 0], m[0, 0])
         shift = max(abs(tx) / w, abs(ty) / h, 0.5 * abs(rot))
         if (STILL_BACKGROUND and 0.5 * abs(math.log(max(scale, 1e-6))) < 0.5 * shift
-                and self._still_background(a, b, inl, (w, h))):
+                and self._still_background(g0, a, b, inl)):
             # A still, spread-out group of points, not explained by the fitted motion and as
             # big as the group that is: a static camera watching a big moving subject, not a
             # moving camera. (Not applied when the picture mainly scales: in a dolly the
@@ -191,14 +191,22 @@ class _Tracker:
         return PairMotion(dx=tx / w, dy=ty / h, log_scale=math.log(max(scale, 1e-6)), rotation=rot,
                           tracks=n, inlier_ratio=float(inl.mean()), valid=True)
 
-    def _still_background(self, a: np.ndarray, b: np.ndarray, inliers: np.ndarray,
-                          size: tuple[int, int]) -> bool:
-        w, h = size
+    def _still_background(self, g0: np.ndarray, a: np.ndarray, b: np.ndarray,
+                          inliers: np.ndarray) -> bool:
+        h, w = g0.shape
         # still, and not merely points the fitted motion barely moves (the middle of a roll)
         still = (np.linalg.norm(b - a, axis=1) < self.still_tol) & ~inliers
         n_still = int(still.sum())
         if n_still < max(MIN_TRACKS, 0.5 * int(inliers.sum())) or n_still > 0.8 * len(a):
             return False   # no sizeable still group, or the fitted motion is stillness anyway
+        # Only real corners count: a point on an edge that runs along the motion looks still
+        # (aperture problem), e.g. the sides of a road stripe in a shot travelling along it.
+        eig = cv2.cornerMinEigenVal(g0, 5)
+        xi = np.clip(a[:, 0].round().astype(int), 0, w - 1)
+        yi = np.clip(a[:, 1].round().astype(int), 0, h - 1)
+        still &= eig[yi, xi] >= PARALLAX_CORNER_QUALITY * float(eig.max())
+        if int(still.sum()) < max(MIN_TRACKS, 0.5 * int(inliers.sum())):
+            return False
         pts = a[still]
         cx = np.clip((pts[:, 0] * 4 / w).astype(int), 0, 3)
         cy = np.clip((pts[:, 1] * 4 / h).astype(int), 0, 3)
@@ -264,33 +272,58 @@ PARALLAX_CORNER_QUALITY = 0.03
 PARALLAX_BASELINE = 4   # parallax is measured between frames this far apart (more flow, less noise)
 
 
-def _pairs_from_grays(grays: Sequence[np.ndarray], progress: ProgressFn | None = None,
-                      should_stop: StopFn | None = None) -> list[PairMotion]:
-    """Motion of every consecutive pair; each pair's `parallax` comes from the window of
-    `PARALLAX_BASELINE` frames it lies in (one extra tracking pass per window)."""
-    out: list[PairMotion] = []
-    if len(grays) < 2:
-        return out
-    tr = _Tracker(grays[0].shape)
-    total = len(grays) - 1
-    for i in range(total):
+class _PairStream:
+    """Motion of consecutive grey frames pushed one at a time. Each pair's `parallax` comes from
+    the window of `PARALLAX_BASELINE` frames it lies in (one extra tracking pass per window);
+    only that window's frames are kept, so memory stays bounded however long the video."""
+
+    def __init__(self) -> None:
+        self.tr: _Tracker | None = None
+        self.pairs: list[PairMotion] = []
+        self.window: list[np.ndarray] = []   # frames of the current parallax window
+        self.w0 = 0                          # index of the window's first pair
+
+    def push(self, gray: np.ndarray) -> None:
+        if self.tr is None:
+            self.tr = _Tracker(gray.shape)
+        if self.window:
+            prev = self.window[-1]
+            self.pairs.append(self.tr.track(prev, gray, self.tr.corners(prev)))
+        self.window.append(gray)
+        if len(self.window) == PARALLAX_BASELINE + 1:
+            self._close_window()
+
+    def _close_window(self) -> None:
+        if len(self.window) >= 2:
+            i0, i1 = self.w0, self.w0 + len(self.window) - 1
+            # Track from the frame where the content is smaller (zoomed out) to the other:
+            # corners found in the magnified frame hold detail the other one blurs away, which
+            # reads as parallax. So a move and the move played backwards measure the same.
+            growth = sum(p.log_scale for p in self.pairs[i0:i1] if p.valid)
+            first, last = self.window[0], self.window[-1]
+            par = self.tr.parallax(first, last) if growth >= 0 else self.tr.parallax(last, first)
+            for p in self.pairs[i0:i1]:
+                p.parallax = par
+            self.w0 = i1
+        self.window = self.window[-1:]
+
+    def finish(self) -> list[PairMotion]:
+        self._close_window()
+        return self.pairs
+
+
+def _pairs_from_grays(grays: Iterable[np.ndarray], progress: ProgressFn | None = None,
+                      should_stop: StopFn | None = None, total: int = 0) -> list[PairMotion]:
+    stream = _PairStream()
+    for i, g in enumerate(grays):
         if i % 16 == 0:
             check_stop(should_stop)
             if progress is not None:
-                progress(i, total, "motion")
-        out.append(tr.track(grays[i], grays[i + 1], tr.corners(grays[i])))
-    k = PARALLAX_BASELINE
-    for i0 in range(0, total, k):
-        i1 = min(i0 + k, total)
-        # Track from the frame where the content is smaller (zoomed out) to the other: corners
-        # found in the magnified frame hold detail the other one blurs away, which reads as
-        # parallax. This keeps the measure the same for a move and the move played backwards.
-        growth = sum(out[i].log_scale for i in range(i0, i1) if out[i].valid)
-        par = tr.parallax(grays[i0], grays[i1]) if growth >= 0 else tr.parallax(grays[i1], grays[i0])
-        for i in range(i0, i1):
-            out[i].parallax = par
+                progress(i, max(total, i + 1), "motion")
+        stream.push(g)
+    out = stream.finish()
     if progress is not None:
-        progress(total, total, "motion")
+        progress(len(out), len(out), "motion")
     return out
 
 
@@ -597,17 +630,39 @@ def classify_motion(frames: np.ndarray | Sequence[np.ndarray], *, offset: int = 
                               threshold=threshold, split_shots=split_shots)
 
 
-def _cuts_in_grays(grays: list[np.ndarray], fps: float) -> list[int]:
-    from cinestudio.media.shots import cuts_in_frames
-
-    return cuts_in_frames((cv2.cvtColor(g, cv2.COLOR_GRAY2BGR) for g in grays), fps or 25.0, bgr=True)
+class _NoFrames(ValueError):
+    pass
 
 
-def _report_from_grays(grays: list[np.ndarray], *, offset: int, scheme: str | None, fps: float,
+def _report_from_grays(grays: Iterable[np.ndarray], *, offset: int, scheme: str | None, fps: float,
                        min_segment: int, threshold: float, split_shots: bool = False,
-                       progress: ProgressFn | None = None,
-                       should_stop: StopFn | None = None) -> MotionReport:
-    pm = _pairs_from_grays(grays, progress, should_stop)
+                       progress: ProgressFn | None = None, should_stop: StopFn | None = None,
+                       total: int = 0) -> MotionReport:
+    """Motion (and, with `split_shots`, cuts) of grey frames in one streaming pass."""
+    finder = None
+    if split_shots:
+        from cinestudio.media.shots import cut_finder
+
+        finder = cut_finder(fps or 25.0)
+    stream = _PairStream()
+    n, size = 0, (0, 0)
+    for i, g in enumerate(grays):
+        if i % 16 == 0:
+            check_stop(should_stop)
+            if progress is not None:
+                progress(max(0, i - 1), max(total - 1, i), "motion")
+        if n == 0:
+            size = (g.shape[1], g.shape[0])
+        stream.push(g)
+        if finder is not None:
+            finder.push(cv2.cvtColor(g, cv2.COLOR_GRAY2BGR))
+        n += 1
+    if n == 0:
+        raise _NoFrames("no frames to classify")
+    pm = stream.finish()
+    cuts = finder.finish() if finder is not None and n > 2 else []
+    if progress is not None:
+        progress(len(pm), len(pm), "motion")
     pairs = np.full((len(pm), 4), np.nan)
     par = np.zeros(len(pm))
     qual = np.zeros(len(pm))
@@ -616,9 +671,7 @@ def _report_from_grays(grays: list[np.ndarray], *, offset: int, scheme: str | No
             pairs[i] = p.vector()
             par[i] = p.parallax
             qual[i] = p.inlier_ratio
-    h, w = grays[0].shape
-    n = len(grays)
-    cuts = _cuts_in_grays(grays, fps) if split_shots and n > 2 else []
+    w, h = size
     bounds = [0] + cuts + [n]
     segs: list[dict] = []
     for a, b in zip(bounds[:-1], bounds[1:]):
@@ -655,12 +708,17 @@ def estimate_motion(path: str | os.PathLike[str], start: int = 0, end: int | Non
         raise UserInputError(f"{start}..{end}", "end frame must be greater than start frame")
     from cinestudio.media import _frames  # local: keeps `import motion` light
 
-    fps, grays = _frames.read_gray_frames(path, start, end, max_side, should_stop=should_stop)
-    if len(grays) == 0:
-        last = end if end is not None else "end"
-        raise UserInputError(os.fspath(path), f"no frames in range {start}..{last}")
+    fps, count = _frames.video_info(path)
     if min_segment is None:
         min_segment = max(4, round((fps or 24) * 0.5))
-    return _report_from_grays(grays, offset=start, scheme=scheme, fps=fps, min_segment=min_segment,
-                              threshold=threshold, split_shots=split_shots, progress=progress,
-                              should_stop=should_stop)
+    total = max(0, (min(count, end) if end is not None else count) - start) if count else 0
+    frames = (g for _, g in _frames.prefetched(
+        _frames.iter_small_frames(path, max_side, "gray", start, end, should_stop)))
+    try:
+        return _report_from_grays(frames, offset=start, scheme=scheme, fps=fps,
+                                  min_segment=min_segment, threshold=threshold,
+                                  split_shots=split_shots, progress=progress,
+                                  should_stop=should_stop, total=total)
+    except _NoFrames:
+        last = end if end is not None else "end"
+        raise UserInputError(os.fspath(path), f"no frames in range {start}..{last}") from None

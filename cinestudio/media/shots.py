@@ -33,7 +33,8 @@ from scenedetect.detectors import AdaptiveDetector, ContentDetector
 
 from cinestudio.progress import ProgressFn, StopFn, check_stop
 
-__all__ = ["ShotList", "detect_shots", "cuts_in_frames", "shots_from_cuts", "DEFAULT_TUNING"]
+__all__ = ["ShotList", "detect_shots", "cuts_in_frames", "cut_finder", "shots_from_cuts",
+           "DEFAULT_TUNING"]
 
 DEFAULT_TUNING: dict = {
     "max_side": 128,            # decode size (longest side, px)
@@ -190,6 +191,12 @@ class _CutFinder:
         return [c] if ratio >= self.t["adaptive_threshold"] else []
 
     def push(self, bgr: np.ndarray) -> None:
+        h, w = bgr.shape[:2]
+        side = self.t["max_side"]
+        if max(h, w) > side:
+            f = side / max(h, w)
+            bgr = cv2.resize(bgr, (max(8, round(w * f)), max(8, round(h * f))),
+                             interpolation=cv2.INTER_AREA)
         if self.det is None:
             self._make_detectors(bgr)
         i = self.n
@@ -278,18 +285,19 @@ class _CutFinder:
         return cv2.resize(g, (32, max(2, round(32 * h / w))), interpolation=cv2.INTER_AREA)
 
 
+def cut_finder(fps: float = 25.0, **tuning) -> _CutFinder:
+    """A streaming cut detector: ``push(frame_bgr)`` every frame in order (any size: frames
+    larger than ``max_side`` are shrunk), then ``finish()`` returns the cuts. Memory stays
+    bounded however long the video."""
+    return _CutFinder(fps, _tuning(tuning))
+
+
 def cuts_in_frames(frames: Iterable[np.ndarray], fps: float = 25.0, *, bgr: bool = False,
                    **tuning) -> list[int]:
-    """Cuts in an in-memory sequence of frames (RGB uint8 unless `bgr`)."""
-    t = _tuning(tuning)
-    finder = _CutFinder(fps, t)
+    """Cuts in an in-memory sequence (or any iterable) of frames (RGB uint8 unless `bgr`)."""
+    finder = cut_finder(fps, **tuning)
     for f in frames:
-        f = np.ascontiguousarray(f if bgr else f[..., ::-1])
-        h, w = f.shape[:2]
-        if max(h, w) > t["max_side"]:
-            s = t["max_side"] / max(h, w)
-            f = cv2.resize(f, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
-        finder.push(f)
+        finder.push(np.ascontiguousarray(f if bgr else f[..., ::-1]))
     return finder.finish()
 
 

@@ -166,7 +166,8 @@ class FrameCache:
             stamp = f"{st.st_size}:{st.st_mtime_ns}"
         except OSError:
             stamp = "missing"
-        key = f"{self.VERSION}|{item.path.resolve()}|{stamp}|{item.start}|{item.end}|{self.num_frames}|{self.size}"
+        key = (f"{self.VERSION}|{features.fingerprint()}|{item.path.resolve()}|{stamp}|{item.start}|{item.end}|"
+               f"{self.num_frames}|{self.size}")
         return hashlib.sha1(key.encode("utf-8")).hexdigest() + ".npz"
 
     def get(self, item: ClipItem) -> tuple[np.ndarray, np.ndarray]:

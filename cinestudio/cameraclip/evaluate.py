@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cinestudio.cameraclip import features
 from cinestudio.cameraclip.augment import DIRECTION_PAIRS
 from cinestudio.cameraclip.data import ClipTable, FrameCache, load_items, load_table
 from cinestudio.cameraclip.infer import LoadedRun, load_run
@@ -81,4 +82,8 @@ def evaluate(run: str | os.PathLike[str] | LoadedRun, data: str | os.PathLike[st
     confusion_plot(png, {a: (c["classes"], np.array(c["matrix"])) for a, c in result["confusion"].items()})
     result["confusion_png"] = str(png)
     result["data"] = str(data)
+    trained_with = loaded.config.get("motion_features")
+    if loaded.model.uses_motion and trained_with and trained_with != features.fingerprint():
+        result["warnings"] = [f"motion features changed since training ({trained_with} → {features.fingerprint()}): "
+                              "the media.motion estimator or cameraclip.features code differs; retrain for exact results"]
     return result

@@ -14,6 +14,11 @@ moves of one direction look alike to the model.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
+import sys
+
 import cv2
 import numpy as np
 
@@ -79,6 +84,19 @@ def raw_motion(frames: np.ndarray) -> np.ndarray:
     motion = np.asarray(global_motion(frames, with_parallax=True), dtype=np.float32)[:, :GLOBAL_DIM]
     motion = np.nan_to_num(motion, nan=0.0, posinf=0.0, neginf=0.0)
     return np.concatenate([motion, local_motion(frames)], axis=1)
+
+
+@functools.lru_cache(maxsize=1)
+def fingerprint() -> str:
+    """A short hash of the code that computes the motion features (this module and the global
+    motion estimator): frame caches are keyed by it, and a run records the one it was trained with,
+    since a model only understands the features it learned from."""
+    from cinestudio.media import motion
+
+    digest = hashlib.sha1()
+    for module in (sys.modules[__name__], motion):
+        digest.update(inspect.getsource(module).encode("utf-8"))
+    return digest.hexdigest()[:12]
 
 
 def encode_motion(raw: np.ndarray) -> np.ndarray:

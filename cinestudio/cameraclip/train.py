@@ -295,7 +295,8 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
         write_json_atomic(cfg_path, {
             "format": "cinestudio.cameraclip.run/1", "model": spec.to_dict(), "train": asdict(config),
             "recipe": recipe, "scheme": config.scheme,
-            "image_size": model.image_size, "n_train": len(train_items), "n_val": len(val_items),
+            "image_size": model.image_size, "motion_features": features.fingerprint(),
+            "n_train": len(train_items), "n_val": len(val_items),
             "n_parameters": n_total, "n_trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
             "trainable_parameters": trainable,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -42,6 +42,17 @@ def main(argv: list[str] | None = None) -> int:
     from tests.jobs.helpers import make_tiny_set
 
     app = QApplication.instance() or QApplication([])
+    from cinestudio.gui.train.job_view import CurvePanel
+
+    paints: list[float] = []
+    base_paint = CurvePanel.paintEvent
+
+    def timed_paint(self, event):  # how long the plots take to repaint (UI thread, not a handler)
+        t = time.perf_counter()
+        base_paint(self, event)
+        paints.append((time.perf_counter() - t) * 1000)
+
+    CurvePanel.paintEvent = timed_paint
 
     def spin(seconds: float, until=None) -> None:
         deadline = time.monotonic() + seconds
@@ -86,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"training ({state}, {elapsed:.0f} s, {tab.view.curves.points('loss')} loss points): {busy.summary()}")
         print(f"slowest tab handler: {c.slowest_ms:.1f} ms wall ({c.slowest_name}), "
               f"{c.slowest_cpu_ms:.1f} ms CPU")
+        if paints:
+            print(f"curve repaints: {len(paints)}, slowest {max(paints):.1f} ms, median {sorted(paints)[len(paints) // 2]:.1f} ms")
         ratio = busy.percentile(99) / max(1e-6, idle.percentile(99))
         print(f"p99 gap, training vs idle baseline: {ratio:.2f}×")
         tab.close()

@@ -107,13 +107,14 @@ class _Child:
 class QueueRunner:
     def __init__(self, store: WorkspaceStore, *, cpu_slots: int = 1, gpu_slots: int = 1,
                  grace_s: float = DEFAULT_GRACE_S, threads: int | None = None, python: str | None = None,
-                 db_interval_s: float = 0.5, gpu: bool | None = None):
+                 db_interval_s: float = 0.5, gpu: bool | None = None, nice: int = 0):
         if cpu_slots < 0 or gpu_slots < 0:
             raise UserInputError("slots", "job slots cannot be negative")
         self.store = store
         self.cpu_slots, self.gpu_slots = cpu_slots, gpu_slots
         self.grace_s = grace_s
         self.threads = threads
+        self.nice = nice
         self.python = python or sys.executable
         self.db_interval_s = db_interval_s
         self.gpu = gpu_available() if gpu is None else gpu
@@ -304,6 +305,8 @@ class QueueRunner:
                "--device", launch.device, "--grace", str(self.grace_s)]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_PARENT), env.get("PYTHONPATH")) if p)
+        if self.nice > 0:
+            cmd += ["--nice", str(self.nice)]
         if threads:
             cmd += ["--threads", str(threads)]
             env["OMP_NUM_THREADS"] = str(threads)

@@ -233,11 +233,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the use-case.")
     p.add_argument("--grace", type=float, default=DEFAULT_GRACE_S,
                    help="Seconds a stop request may take before the job is terminated.")
+    p.add_argument("--nice", type=int, default=0,
+                   help="Lower this worker's CPU priority by N (POSIX), so an interactive app stays responsive.")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.nice > 0 and hasattr(os, "nice"):
+        try:
+            os.nice(args.nice)
+        except OSError:
+            pass
     if args.threads:
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ[var] = str(args.threads)

@@ -15,6 +15,7 @@ so tests and benchmarks can check the tab never blocks the event loop.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +36,9 @@ REFRESH_MS = 700
 TAIL_MS = 250
 TAIL_SLICE = 32 * 1024
 STOP_TIMEOUT_S = 60.0
+# Workers started by the GUI run at a lower CPU priority, so the window stays responsive on a
+# machine the training keeps busy (CINESTUDIO_JOB_NICE overrides; 0: same priority as the app).
+WORKER_NICE = int(os.environ.get("CINESTUDIO_JOB_NICE", "5"))
 
 
 class RunnerThread(ManagedThread):
@@ -53,7 +57,7 @@ class RunnerThread(ManagedThread):
         self._quit.set()
 
     def work(self) -> None:
-        runner = QueueRunner(self.store, cpu_slots=self.cpu_slots)
+        runner = QueueRunner(self.store, cpu_slots=self.cpu_slots, nice=WORKER_NICE)
         try:
             self.recovered = runner.start()
             while not self._quit.is_set():

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QImage, QPixmap
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QScrollArea, QTabWidget,
                                QVBoxLayout, QWidget)
@@ -22,6 +23,7 @@ from cinestudio.taxonomy import AXES
 
 AXIS_COLORS = {"framing": "#1f77b4", "angle": "#ff7f0e", "movement": "#2ca02c"}
 LOSS_COLOR = "#222222"
+REDRAW_EVERY_S = 1.0    # curves of a running job are redrawn at most this often
 SMOOTHING = 0.8         # of the loss curves (the raw loss is drawn faintly behind)
 
 pg.setConfigOptions(antialias=True, background="w", foreground="#333333")
@@ -84,17 +86,20 @@ class CurvePanel(pg.GraphicsLayoutWidget):
         self.setObjectName("train-curves")
         self.loss_plot = self.addPlot(row=0, col=0, title="Training loss")
         self.loss_plot.setLabel("bottom", "step")
-        self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
         self.loss_plot.addLegend(offset=(-10, 10))
         self.r1_plot = self.addPlot(row=0, col=1, title="Validation R@1")
         self.r1_plot.setLabel("bottom", "step")
         self.r1_plot.setYRange(0, 1.0)
-        self.r1_plot.showGrid(x=True, y=True, alpha=0.2)
         self.r1_plot.addLegend(offset=(10, 10))
-        for plot in (self.loss_plot, self.r1_plot):
+        for plot in (self.loss_plot, self.r1_plot):   # no grid: its lines were 3/4 of a repaint
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
         self.shown: tuple[int, int, int] | None = None      # (job id, id(history), version) drawn
+        self._drawn_at = 0.0
+        self._pending: JobHistory | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._draw_pending)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.raw_loss = self.loss_plot.plot([], [], pen=pg.mkPen("#bbbbbb", width=1), name="loss (raw)")
         self.curves["loss"] = self.loss_plot.plot([], [], pen=pg.mkPen(LOSS_COLOR, width=2), name="loss (smoothed)")
@@ -106,9 +111,28 @@ class CurvePanel(pg.GraphicsLayoutWidget):
                 symbolBrush=AXIS_COLORS[axis], name=axis)
 
     def show_history(self, history: JobHistory | None) -> None:
+        """Draw `history`'s curves: at once for another job, else at most once a second (a plot
+        repaint is the costliest thing the UI thread does while a job runs)."""
         key = None if history is None else (history.job_id, id(history), history.version)
         if key is not None and key == self.shown:
             return                                   # nothing new: no redraw
+        same_run = key is not None and self.shown is not None and key[:2] == self.shown[:2]
+        if same_run and time.monotonic() - self._drawn_at < REDRAW_EVERY_S:
+            self._pending = history
+            if not self._timer.isActive():
+                self._timer.start(int(REDRAW_EVERY_S * 1000))
+            return
+        self._draw(history, key)
+
+    def _draw_pending(self) -> None:
+        if self._pending is not None:
+            history, self._pending = self._pending, None
+            self._draw(history, (history.job_id, id(history), history.version))
+
+    def _draw(self, history: JobHistory | None, key: tuple[int, int, int] | None) -> None:
+        self._timer.stop()
+        self._pending = None
+        self._drawn_at = time.monotonic()
         self.shown = key
         for name, curve in self.curves.items():
             xs, ys = history.series.get(name, ([], [])) if history is not None else ([], [])

@@ -65,17 +65,21 @@ class EventWriter:
         self.stream = stream
         self._seq = 0
         self._lock = threading.Lock()
+        self._closed = False
         self._file: IO[str] | None = None
         if events_file is not None:
             Path(events_file).parent.mkdir(parents=True, exist_ok=True)
             self._file = open(events_file, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
 
-    def emit(self, type_: str, **fields: Any) -> dict[str, Any]:
+    def emit(self, type_: str, *, final: bool = False, **fields: Any) -> dict[str, Any]:
+        """Write one message; `final` (done, error) makes it the last one this writer writes."""
         if type_ not in MESSAGE_TYPES:
             raise ValueError(f"unknown message type {type_!r}")
         with self._lock:
             self._seq += 1
             msg = {"type": type_, "job": self.job_id, "seq": self._seq, "t": round(time.time(), 3), **fields}
+            if self._closed:          # after the last word (done/error) nothing more is said
+                return msg
             line = encode(msg) + "\n"
             if self._file is not None:
                 self._file.write(line)
@@ -86,10 +90,13 @@ class EventWriter:
                     self.stream.flush()
                 except (BrokenPipeError, ValueError):  # the reader went away: the file still has it
                     self.stream = None
+            if final:
+                self._closed = True
         return msg
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._file is not None:
                 self._file.close()
                 self._file = None

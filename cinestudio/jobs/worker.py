@@ -165,7 +165,7 @@ class Worker:
     def hard_stop(self, message: str) -> None:
         state = "cancelled" if self.monitor.cancel_seen else "interrupted"
         if self._finish(state, message=message):
-            self.events.emit("done", state=state, result=None, message=message)
+            self.events.emit("done", final=True, state=state, result=None, message=message)
             self.events.close()
             os._exit(EXIT_CANCELLED if state == "cancelled" else EXIT_INTERRUPTED)
 
@@ -201,24 +201,24 @@ class Worker:
             step = self.store.jobs.get(self.job_id).checkpoint_step
             message = f"{state} (checkpoint at step {step})" if step is not None else state
             if self._finish(state, message=message):
-                self.events.emit("done", state=state, result=None, message=message)
+                self.events.emit("done", final=True, state=state, result=None, message=message)
             return EXIT_CANCELLED if state == "cancelled" else EXIT_INTERRUPTED
         except UserInputError as exc:
             error = f"{exc.subject}: {exc.reason}"
             if self._finish("failed", error=error, message="failed"):
-                self.events.emit("error", error=error, traceback=None)
+                self.events.emit("error", final=True, error=error, traceback=None)
             return EXIT_FAILED
         except BaseException as exc:  # a bug or a broken environment: keep the traceback
             tb = traceback.format_exc()
             print(tb, file=sys.stderr)
             error = f"{type(exc).__name__}: {exc}"
             if self._finish("failed", error=error, message="failed"):
-                self.events.emit("error", error=error, traceback=tb)
+                self.events.emit("error", final=True, error=error, traceback=tb)
             return EXIT_FAILED
         else:
             result = result if isinstance(result, dict) else {"value": result}
             if self._finish("succeeded", result=result, message="done"):
-                self.events.emit("done", state="succeeded", result=result, message="done")
+                self.events.emit("done", final=True, state="succeeded", result=result, message="done")
             return EXIT_OK
         finally:
             self.monitor.stop()

@@ -29,7 +29,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 screenshot: demo
-	QT_QPA_PLATFORM=offscreen $(PY) main.py --workspace $(DEMO) --screenshot docs/screenshot.png
+	QT_QPA_PLATFORM=offscreen $(PY) main.py --workspace $(DEMO) --screenshot docs/annotate.png --tab annotate
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

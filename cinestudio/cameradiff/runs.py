@@ -1,5 +1,8 @@
 """The LoRAs of a workspace: every ``lora-train`` run folder under its ``runs/`` (one level, or two
-for runs grouped in a sub-folder), with type, base, status, metrics and previews."""
+for runs grouped in a sub-folder), with type, base, status, metrics and previews.
+
+Light on purpose: it reads JSON and the safetensors header (8-byte length + JSON) itself, so
+listing imports neither torch nor safetensors."""
 
 from __future__ import annotations
 
@@ -9,6 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from cinestudio.cameradiff.train_lora import CONFIG_NAME, KIND, LAST_CHECKPOINT, METRICS_NAME, PREVIEWS
+
+
+def header_metadata(path: Path) -> dict[str, Any]:
+    """The ``cinestudio`` metadata of a LoRA file, read from the safetensors header; {} if unreadable."""
+    import struct
+
+    try:
+        with open(path, "rb") as fh:
+            (n,) = struct.unpack("<Q", fh.read(8))
+            if n <= 0 or n > 100_000_000:
+                return {}
+            header = json.loads(fh.read(n))
+        return json.loads((header.get("__metadata__") or {}).get("cinestudio", "{}"))
+    except (OSError, ValueError, struct.error, AttributeError):
+        return {}
 
 
 def _last_step(run: Path) -> int | None:
@@ -35,14 +53,9 @@ def describe_run(run: Path, root: Path | None = None) -> dict[str, Any] | None:
     cfg = info.get("config", {})
     lora_file = run / str(info.get("lora_file") or "")
     has_file = bool(info.get("lora_file")) and lora_file.is_file()
-    meta: dict[str, Any] = {}
-    if has_file:
-        from cinestudio.cameradiff.lora import read_metadata
-
-        try:
-            meta = read_metadata(lora_file)
-        except Exception:  # a damaged file is listed, with its status
-            has_file = False
+    meta: dict[str, Any] = header_metadata(lora_file) if has_file else {}
+    if has_file and not meta:
+        has_file = False  # damaged or foreign: listed, without a usable file
     status = info.get("status", "unknown")
     if status == "running" and not has_file:
         status = "running or interrupted"

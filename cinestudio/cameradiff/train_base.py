@@ -19,7 +19,10 @@ Recipe (the defaults; see ``docs/cameradiff.md``):
    AdamW ``lr`` with warm-up, EMA 0.999 of the weights (the saved pipeline uses the EMA); the text
    encoder stays at its random initialisation (a fixed random text embedding is still a distinct
    condition per prompt);
-4. every ``sample_every`` steps: samples (``samples/step_N_*.gif``) with the neutral prompt and one
+4. optionally (``decoder_steps``), the VAE decoder alone is fine-tuned on the same frames with the
+   encoder frozen: the latents the UNet learnt stay exactly the same, the pictures get sharper —
+   the way to improve a run whose VAE stage was short without training the UNet again;
+5. every ``sample_every`` steps: samples (``samples/step_N_*.gif``) with the neutral prompt and one
    camera prompt, and their optical-flow verdicts in ``metrics.jsonl``.
 
 The run folder: ``config.json``, ``metrics.jsonl``, ``checkpoints/{vae,unet}.safetensors`` (weights,
@@ -48,6 +51,7 @@ METRICS_NAME = "metrics.jsonl"
 PIPELINE_DIR = "pipeline"
 VAE_CKPT = Path("checkpoints") / "vae.safetensors"
 UNET_CKPT = Path("checkpoints") / "unet.safetensors"
+DECODER_CKPT = Path("checkpoints") / "decoder.safetensors"
 NEUTRAL_PROMPT = "a scene"
 SAMPLE_PROMPTS = (NEUTRAL_PROMPT, "the camera pans left")
 
@@ -63,6 +67,7 @@ class BaseTrainConfig:
     vae_steps: int = 1500
     vae_batch: int = 32
     vae_lr: float = 1e-3
+    decoder_steps: int = 0  # after the UNet: fine-tune the VAE decoder alone (the latents stay the same)
     steps: int = 20000
     batch_size: int = 8
     lr: float = 3e-4
@@ -296,6 +301,12 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
         std = float(torch.stack([raw.get(ex) for ex in probe]).std())
         vae.register_to_config(scaling_factor=round(1.0 / max(std, 1e-6), 5))
     latents = dmod.LatentCache(vae, frames, device)
+    dec_opt = None
+    if (run / DECODER_CKPT).is_file():  # a fine-tuned decoder (the encoder, and so the latents, unchanged)
+        dec_opt = _decoder_optimizer(vae, cfg)
+        dec_step0 = load_checkpoint(run / DECODER_CKPT, vae, dec_opt)["step"]
+    else:
+        dec_step0 = 0
 
     # ---- stage 2: UNet + motion modules ----------------------------------------------------------
     from diffusers import DDPMScheduler
@@ -368,9 +379,54 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
         progress(done, cfg.steps, f"UNet loss {np.mean(losses[-50:]):.4f}")
     else:
         step = cfg.steps
-    steps_done = step if stopped else cfg.steps
+    steps_done = step if stopped else max(cfg.steps, step0)
+    # ---- stage 3 (optional): the decoder alone, on the same frames -------------------------------
+    dec_step = dec_step0
+    if not stopped and cfg.decoder_steps > dec_step0:
+        dec_opt = dec_opt or _decoder_optimizer(vae, cfg)
+        vae.decoder.train()
+        dlosses = []
+        for dstep in range(dec_step0, cfg.decoder_steps):
+            if stop_requested() or out_of_time():
+                stopped = "cancelled" if stop_requested() else "time limit"
+                break
+            rng = np.random.default_rng([cfg.seed, dstep, 0xDEC])
+            pick = rng.integers(len(frame_pool), size=cfg.vae_batch)
+            x = torch.stack([dmod.frames_to_tensor(frames.get(examples[frame_pool[i][0]])[frame_pool[i][1]][None])[0]
+                             for i in pick]).to(device)
+            with torch.no_grad():
+                z = vae.encode(x).latent_dist.mean
+            rec = vae.decode(z).sample
+            loss = F.l1_loss(rec, x) + F.mse_loss(rec, x)
+            dec_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            dec_opt.step()
+            dlosses.append(float(loss.detach()))
+            dec_step = dstep + 1
+            if dec_step % cfg.log_every == 0:
+                _write_metrics(run, {"stage": "decoder", "step": dec_step,
+                                     "decoder_loss": round(float(np.mean(dlosses[-cfg.log_every:])), 5),
+                                     "elapsed_s": round(time.perf_counter() - t_start, 1)})
+            if dec_step % cfg.checkpoint_every == 0:
+                save_checkpoint(run / DECODER_CKPT, vae, dec_opt, step=dec_step)
+            progress(dec_step, cfg.decoder_steps, f"decoder loss {np.mean(dlosses[-20:]):.4f}")
+        vae.eval()
+        save_checkpoint(run / DECODER_CKPT, vae, dec_opt, step=dec_step)
+    info["decoder_steps_done"] = dec_step
     samples = save_all(steps_done, bool(cfg.sample_every)) or samples
     return _finish(cfg, run, info, pipe, samples, vae_step, steps_done, stopped, t_start, losses)
+
+
+def _decoder_optimizer(vae, cfg: BaseTrainConfig):
+    """AdamW over the decoder side (post_quant_conv + decoder); the encoder stays frozen."""
+    import torch
+
+    params = list(vae.post_quant_conv.parameters()) + list(vae.decoder.parameters())
+    for p in vae.parameters():
+        p.requires_grad_(False)
+    for p in params:
+        p.requires_grad_(True)
+    return torch.optim.AdamW(params, lr=cfg.vae_lr, weight_decay=0.0)
 
 
 def _export(pipe, ema_unet, run: Path, cfg: BaseTrainConfig, step: int, with_samples: bool) -> list[dict] | None:
@@ -408,5 +464,5 @@ def _finish(cfg, run, info, pipe, samples, vae_step, steps_done, stopped, t_star
     if stopped == "cancelled":
         raise Cancelled(f"stopped at UNet step {steps_done} (VAE {vae_step}); --resume continues")
     return {"run": str(run), "pipeline": str(run / PIPELINE_DIR), "vae_steps_done": vae_step,
-            "steps_done": steps_done, "last_loss": last, "samples": samples, "status": info["status"],
+            "steps_done": steps_done, "decoder_steps_done": info.get("decoder_steps_done", 0), "last_loss": last, "samples": samples, "status": info["status"],
             "elapsed_s": info["elapsed_s"]}

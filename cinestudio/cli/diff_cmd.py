@@ -150,6 +150,8 @@ def train_base_cmd(
     frames: int = typer.Option(8, "--frames"),
     vae_steps: int = typer.Option(1500, "--vae-steps", help="Autoencoder steps (stage 1)."),
     vae_batch: int = typer.Option(32, "--vae-batch", help="Frames per autoencoder step."),
+    decoder_steps: int = typer.Option(0, "--decoder-steps", help="After the UNet: fine-tune the VAE decoder alone "
+                                                                 "(latents unchanged; sharper pictures)."),
     steps: int = typer.Option(20000, "--steps", help="UNet steps (stage 2)."),
     batch_size: int = typer.Option(8, "--batch-size"),
     lr: float = typer.Option(3e-4, "--lr"),
@@ -166,7 +168,7 @@ def train_base_cmd(
     from cinestudio.cameradiff.train_base import BaseTrainConfig, train_base
 
     config = BaseTrainConfig(data=str(data), out=str(out), init=init, size=size, frames=frames, vae_steps=vae_steps,
-                             vae_batch=vae_batch, checkpoint_every=checkpoint_every, steps=steps, batch_size=batch_size, lr=lr, seed=seed, max_minutes=max_minutes,
+                             vae_batch=vae_batch, decoder_steps=decoder_steps, checkpoint_every=checkpoint_every, steps=steps, batch_size=batch_size, lr=lr, seed=seed, max_minutes=max_minutes,
                              sample_every=sample_every, device=device, threads=threads)
     with progress_bar(not as_json, "training base") as bar:
         summary = train_base(config, bar, resume=resume)

@@ -42,7 +42,7 @@ LORA_OPTIONS: dict[str, type] = {
 }
 BASE_OPTIONS: dict[str, type] = {
     "init": str, "preset": str, "size": int, "frames": int, "vae_steps": int, "vae_batch": int, "vae_lr": float,
-    "steps": int, "batch_size": int, "lr": float, "warmup_steps": int, "ema": float, "min_snr": float,
+    "decoder_steps": int, "steps": int, "batch_size": int, "lr": float, "warmup_steps": int, "ema": float, "min_snr": float,
     "neutral_fraction": float, "empty_fraction": float, "augment": bool, "seed": int, "log_every": int,
     "checkpoint_every": int, "sample_every": int, "sample_steps": int, "max_minutes": float, "scheme": str,
 }

@@ -137,8 +137,16 @@ def test_train_base_toy_and_resume(tmp_path, clips):
                           device="cpu")
     first = train_base(cfg)
     assert first["steps_done"] == 2 and Path(first["pipeline"], "model_index.json").is_file()
-    cfg.steps = 3
+    cfg.steps, cfg.decoder_steps = 3, 2
     again = train_base(cfg, resume=True)
-    assert again["steps_done"] == 3 and again["vae_steps_done"] == 2
+    assert again["steps_done"] == 3 and again["vae_steps_done"] == 2 and again["decoder_steps_done"] == 2
     pipe = load_pipeline(again["pipeline"], device="cpu")
     assert pipe.vae.config.scaling_factor != 0.18215  # set from the training latents
+    from cinestudio.cameraclip.checkpoint import read_checkpoint
+
+    stage1, _ = read_checkpoint(tmp_path / "base" / "checkpoints" / "vae.safetensors")
+    now = pipe.vae.state_dict()
+    enc = [k for k in now if k.startswith("encoder.")]
+    dec = [k for k in now if k.startswith("decoder.")]
+    assert all(np.array_equal(stage1[f"model.{k}"].numpy(), now[k].numpy()) for k in enc)  # same latents
+    assert not all(np.array_equal(stage1[f"model.{k}"].numpy(), now[k].numpy()) for k in dec)

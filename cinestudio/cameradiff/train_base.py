@@ -53,7 +53,11 @@ VAE_CKPT = Path("checkpoints") / "vae.safetensors"
 UNET_CKPT = Path("checkpoints") / "unet.safetensors"
 DECODER_CKPT = Path("checkpoints") / "decoder.safetensors"
 NEUTRAL_PROMPT = "a scene"
-SAMPLE_PROMPTS = (NEUTRAL_PROMPT, "the camera pans left")
+SAMPLE_PROMPTS = (NEUTRAL_PROMPT, "the camera pans to the left")  # a taxonomy prompt: one the base was trained on
+# Movements the optical-flow estimator reads reliably on the simulator's own 32 px clips (see
+# docs/cameradiff.md): the prompt-following evaluation scores these.
+READABLE_MOVEMENTS = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out")
+TEXT_MODES = ("movement", "caption", "labels")
 
 
 @dataclass
@@ -74,8 +78,15 @@ class BaseTrainConfig:
     warmup_steps: int = 200
     ema: float = 0.999
     min_snr: float = 5.0
-    neutral_fraction: float = 0.5
+    neutral_fraction: float = 0.2
     empty_fraction: float = 0.1
+    text: str = "movement"  # movement: a prompt of the clip's movement; caption; labels (see `_texts`)
+    movements: list[str] | None = None  # train only on clips of these movements (None: all)
+    motion_lr_scale: float = 1.0  # learning rate of the motion modules relative to `lr`
+    vae_from: str | None = None  # take the trained VAE of this pipeline/run instead of stage 1
+    eval_every: int | None = None  # prompt-following evaluation every N steps (None: at every sample)
+    eval_seeds: int = 2
+    eval_guidance: float = 3.0
     augment: bool = True
     seed: int = 0
     log_every: int = 25
@@ -166,6 +177,10 @@ def _load_start(cfg: BaseTrainConfig, run: Path):
 
 
 def _texts(examples, rng: np.random.Generator, tax, cfg: BaseTrainConfig) -> list[str]:
+    """Training texts: empty (``empty_fraction``), the neutral prompt (``neutral_fraction``), else by
+    ``cfg.text`` — ``movement``: one of the taxonomy prompts of the example's (transformed) movement,
+    the very strings a user or a LoRA prompts with; ``caption``: the clip's caption (prompts of the
+    transformed labels for flipped/reversed clips); ``labels``: prompts of all three labels."""
     from cinestudio.cameradiff.data import example_text
 
     out = []
@@ -175,9 +190,48 @@ def _texts(examples, rng: np.random.Generator, tax, cfg: BaseTrainConfig) -> lis
             out.append("")
         elif r < cfg.empty_fraction + cfg.neutral_fraction:
             out.append(NEUTRAL_PROMPT)
+        elif cfg.text == "movement" and ex.labels.get("movement"):
+            out.append(example_text(ex, "class", tax, rng, key=ex.labels["movement"][0]))
         else:
-            out.append(example_text(ex, "caption", tax, rng))
+            out.append(example_text(ex, "labels" if cfg.text == "labels" else "caption", tax, rng))
     return out
+
+
+def eval_movements(cfg: BaseTrainConfig) -> list[str]:
+    """The movements the prompt-following evaluation prompts for: readable ones that were trained."""
+    trained = set(cfg.movements) if cfg.movements else set(READABLE_MOVEMENTS)
+    return [m for m in READABLE_MOVEMENTS if m in trained]
+
+
+def evaluate(pipe, cfg: BaseTrainConfig, run: Path, step: int, tax=None) -> dict[str, Any]:
+    """Prompt-following rate: for every readable movement, samples prompted with the movement's first
+    taxonomy prompt (``eval_seeds`` seeds) and the optical-flow estimator's verdict on each; a sample
+    follows its prompt when the verdict names the prompted movement. The first seed's samples are
+    kept as ``samples/step_N_<movement>.gif``."""
+    from cinestudio.cameradiff.compose import ComposeOptions, compose
+    from cinestudio.cameradiff.render import motion_verdict
+    from cinestudio.media.encode import write_gif
+
+    tax = tax or load_taxonomy(cfg.scheme)
+    folder = run / "samples"
+    folder.mkdir(parents=True, exist_ok=True)
+    verdicts: dict[str, list[str]] = {}
+    for m in eval_movements(cfg):
+        prompt = tax.get("movement", m).prompts[0]
+        verdicts[m] = []
+        for j in range(cfg.eval_seeds):
+            res = compose(pipe, prompt, [], ComposeOptions(steps=cfg.sample_steps, num_frames=cfg.frames,
+                                                           height=cfg.size, width=cfg.size, seed=cfg.seed + 100 + j,
+                                                           guidance_scale=cfg.eval_guidance))
+            if j == 0:
+                write_gif(folder / f"step_{step:06d}_{m}.gif", list(res.frames), fps=8)
+            verdicts[m].append(motion_verdict(res.frames)["verdict"])
+    follow = {m: round(sum(v == m for v in vs) / len(vs), 3) for m, vs in verdicts.items()}
+    moving = [m for m in follow if m != "static"]
+    return {"stage": "eval", "step": step, "follow": follow,
+            "follow_rate": round(float(np.mean(list(follow.values()))), 3) if follow else None,
+            "follow_rate_moving": round(float(np.mean([follow[m] for m in moving])), 3) if moving else None,
+            "verdicts": verdicts}
 
 
 def sample(pipe, cfg: BaseTrainConfig, run: Path, step: int) -> list[dict[str, Any]]:
@@ -229,8 +283,20 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
     quiet_hub_output()
     torch.manual_seed(cfg.seed)
     tax = load_taxonomy(cfg.scheme)
+    if cfg.text not in TEXT_MODES:
+        raise UserInputError(cfg.text, f"unknown text mode (known: {', '.join(TEXT_MODES)})")
+    for m in cfg.movements or ():
+        if m not in tax.keys("movement"):
+            raise UserInputError(m, "not a movement of the scheme")
     items, examples = dmod.load_examples(cfg.data, tax, None, cfg.augment)
+    if cfg.movements:  # curriculum: the movement axis first, on the moves the flow estimator reads
+        examples = [ex for ex in examples if set(ex.labels.get("movement", ())) <= set(cfg.movements)
+                    and ex.labels.get("movement")]
+        if not examples:
+            raise UserInputError(str(cfg.data), f"no clips of the movements {', '.join(cfg.movements)}")
     pipe = _load_start(cfg, run)
+    if cfg.vae_from:
+        _load_vae_from(pipe.vae, cfg.vae_from)
     device = pipe._execution_device
     vf = int(pipe.vae_scale_factor)
     if cfg.size % (vf * 2 ** (len(pipe.unet.config.block_out_channels) - 1)):
@@ -260,7 +326,7 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
         _trim_metrics(run, "vae", vae_step)
     frame_pool = [(i, t) for i in range(len(examples)) for t in range(cfg.frames)]
     unet_started = resume and (run / UNET_CKPT).is_file()  # the UNet learnt this VAE's latents: keep it
-    if vae_step < cfg.vae_steps and not cfg.init and not unet_started:
+    if vae_step < cfg.vae_steps and not cfg.init and not cfg.vae_from and not unet_started:
         vae.train()
         losses = []
         for step in range(vae_step, cfg.vae_steps):
@@ -294,7 +360,7 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
     if stopped:
         return _finish(cfg, run, info, pipe, None, vae_step, 0, stopped, t_start)
     # latent scale: 1 / std of the training latents (stored in the VAE config, saved with the pipeline)
-    if not cfg.init:
+    if not cfg.init and not cfg.vae_from:
         raw = dmod.LatentCache(vae, frames, device)
         vae.register_to_config(scaling_factor=1.0)
         probe = [examples[i] for i in np.random.default_rng(cfg.seed).integers(len(examples), size=min(64, len(examples)))]
@@ -315,7 +381,14 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
     pipe.text_encoder.requires_grad_(False)
     unet.requires_grad_(True)
     unet.train()
-    opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=1e-2)
+    if cfg.motion_lr_scale != 1.0:  # the motion modules (the only layers that mix frames) at their own rate
+        motion = [p for n, p in unet.named_parameters() if "motion_modules" in n]
+        ids = {id(p) for p in motion}
+        groups = [{"params": [p for p in unet.parameters() if id(p) not in ids], "scale": 1.0},
+                  {"params": motion, "scale": float(cfg.motion_lr_scale)}]
+    else:
+        groups = [{"params": list(unet.parameters()), "scale": 1.0}]
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=1e-2)
     ema = _Ema(unet, cfg.ema)
     step0 = 0
     holder = torch.nn.Module()  # one checkpoint: ``unet.*``, ``ema.*``, the optimizer (UNet parameters)
@@ -334,9 +407,13 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
             text_cache[text] = emb
         return text_cache[text]
 
-    def save_all(step: int, with_samples: bool) -> list[dict] | None:
+    def save_all(step: int, with_samples: bool, with_eval: bool = False) -> list[dict] | None:
         save_checkpoint(run / UNET_CKPT, holder, opt, step=step)
-        return _export(pipe, ema.module, run, cfg, step, with_samples)
+        return _export(pipe, ema.module, run, cfg, step, with_samples, with_eval, tax)
+
+    def eval_due(done: int) -> bool:
+        every = cfg.sample_every if cfg.eval_every is None else cfg.eval_every
+        return bool(every) and done % every == 0
 
     losses = []
     step = step0
@@ -354,7 +431,7 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
         noisy = noise_sched.add_noise(x0, noise, t)
         emb = torch.cat([embed(s) for s in _texts(batch, rng, tax, cfg)]).repeat_interleave(cfg.frames, dim=0)
         for g in opt.param_groups:
-            g["lr"] = cfg.lr * min(1.0, (step + 1) / max(1, cfg.warmup_steps))
+            g["lr"] = cfg.lr * g.get("scale", 1.0) * min(1.0, (step + 1) / max(1, cfg.warmup_steps))
         pred = unet(noisy, t, encoder_hidden_states=emb).sample
         snr = alphas[t] / (1 - alphas[t])
         weight = torch.clamp(snr, max=cfg.min_snr) / snr if cfg.min_snr else torch.ones_like(snr)
@@ -373,7 +450,9 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
         if done == cfg.steps:
             pass  # saved (and sampled) below
         elif cfg.sample_every and done % cfg.sample_every == 0:
-            samples = save_all(done, True)
+            samples = save_all(done, True, eval_due(done))
+        elif eval_due(done):
+            save_all(done, False, True)
         elif done % cfg.checkpoint_every == 0:
             save_all(done, False)
         progress(done, cfg.steps, f"UNet loss {np.mean(losses[-50:]):.4f}")
@@ -413,7 +492,7 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
         vae.eval()
         save_checkpoint(run / DECODER_CKPT, vae, dec_opt, step=dec_step)
     info["decoder_steps_done"] = dec_step
-    samples = save_all(steps_done, bool(cfg.sample_every)) or samples
+    samples = save_all(steps_done, bool(cfg.sample_every), cfg.eval_every != 0 and bool(cfg.sample_every or cfg.eval_every)) or samples
     return _finish(cfg, run, info, pipe, samples, vae_step, steps_done, stopped, t_start, losses)
 
 
@@ -429,7 +508,25 @@ def _decoder_optimizer(vae, cfg: BaseTrainConfig):
     return torch.optim.AdamW(params, lr=cfg.vae_lr, weight_decay=0.0)
 
 
-def _export(pipe, ema_unet, run: Path, cfg: BaseTrainConfig, step: int, with_samples: bool) -> list[dict] | None:
+def _load_vae_from(vae, ref: str) -> None:
+    """Copy a trained VAE (weights and latent scaling factor) from a pipeline folder, a train-base run
+    (its ``pipeline/``) or a VAE folder into `vae`."""
+    from diffusers import AutoencoderKL
+
+    root = Path(ref)
+    folder = next((f for f in (root / PIPELINE_DIR / "vae", root / "vae", root) if (f / "config.json").is_file()), None)
+    if folder is None:
+        raise UserInputError(ref, "no VAE there (expected a pipeline folder, a train-base run or a VAE folder)")
+    src = AutoencoderKL.from_pretrained(folder)
+    try:
+        vae.load_state_dict(src.state_dict())
+    except RuntimeError as exc:
+        raise UserInputError(ref, f"this VAE does not fit the preset's VAE ({str(exc).splitlines()[0]})") from None
+    vae.register_to_config(scaling_factor=float(src.config.scaling_factor))
+
+
+def _export(pipe, ema_unet, run: Path, cfg: BaseTrainConfig, step: int, with_samples: bool,
+            with_eval: bool = False, tax=None) -> list[dict] | None:
     """Save ``pipeline/`` with the EMA weights (and sample from it)."""
     import torch
 
@@ -448,6 +545,9 @@ def _export(pipe, ema_unet, run: Path, cfg: BaseTrainConfig, step: int, with_sam
         samples = sample(pipe, cfg, run, step) if with_samples else None
         if samples:
             _write_metrics(run, {"stage": "unet", "step": step, "samples": samples})
+        if with_eval and eval_movements(cfg):
+            record = evaluate(pipe, cfg, run, step, tax)
+            _write_metrics(run, record)
         return samples
     finally:
         with torch.no_grad():

@@ -158,6 +158,17 @@ def train_base_cmd(
     seed: int = typer.Option(0, "--seed"),
     max_minutes: float | None = typer.Option(None, "--max-minutes", help="Stop (and save) after this long."),
     sample_every: int = typer.Option(1000, "--sample-every", help="UNet steps between samples (0: never)."),
+    eval_every: int | None = typer.Option(None, "--eval-every", help="UNet steps between prompt-following "
+                                          "evaluations (flow verdicts of samples per movement; default: with samples, 0: never)."),
+    eval_seeds: int = typer.Option(2, "--eval-seeds", help="Samples per movement in each evaluation."),
+    text: str = typer.Option("movement", "--text", help="Training text besides neutral/empty: movement (a prompt of "
+                             "the clip's movement), caption, labels."),
+    movement: list[str] | None = typer.Option(None, "--movement", help="Train only on clips of this movement "
+                                              "(repeatable; a curriculum: the moves the flow estimator reads)."),
+    neutral_fraction: float = typer.Option(0.2, "--neutral-fraction", help="Share of the neutral prompt 'a scene'."),
+    motion_lr_scale: float = typer.Option(1.0, "--motion-lr-scale", help="Motion modules' learning rate / --lr."),
+    vae_from: str | None = typer.Option(None, "--vae-from", help="Reuse the trained VAE of this pipeline or "
+                                        "train-base run (skips stage 1)."),
     checkpoint_every: int = typer.Option(250, "--checkpoint-every", help="Steps between checkpoints."),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     threads: int | None = typer.Option(None, "--threads", help="torch CPU threads."),
@@ -169,7 +180,9 @@ def train_base_cmd(
 
     config = BaseTrainConfig(data=str(data), out=str(out), init=init, size=size, frames=frames, vae_steps=vae_steps,
                              vae_batch=vae_batch, decoder_steps=decoder_steps, checkpoint_every=checkpoint_every, steps=steps, batch_size=batch_size, lr=lr, seed=seed, max_minutes=max_minutes,
-                             sample_every=sample_every, device=device, threads=threads)
+                             sample_every=sample_every, device=device, threads=threads, eval_every=eval_every, eval_seeds=eval_seeds,
+                             text=text, movements=list(movement) if movement else None,
+                             neutral_fraction=neutral_fraction, motion_lr_scale=motion_lr_scale, vae_from=vae_from)
     with progress_bar(not as_json, "training base") as bar:
         summary = train_base(config, bar, resume=resume)
     if as_json:

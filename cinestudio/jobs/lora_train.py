@@ -45,8 +45,11 @@ BASE_OPTIONS: dict[str, type] = {
     "decoder_steps": int, "steps": int, "batch_size": int, "lr": float, "warmup_steps": int, "ema": float, "min_snr": float,
     "neutral_fraction": float, "empty_fraction": float, "augment": bool, "seed": int, "log_every": int,
     "checkpoint_every": int, "sample_every": int, "sample_steps": int, "max_minutes": float, "scheme": str,
+    "text": str, "movements": list, "motion_lr_scale": float, "vae_from": str, "eval_every": int, "eval_seeds": int,
+    "eval_guidance": float,
 }
-NULLABLE = {"alpha", "resolution", "max_minutes", "max_clips", "motion_adapter", "init"}
+NULLABLE = {"alpha", "resolution", "max_minutes", "max_clips", "motion_adapter", "init", "vae_from", "eval_every",
+            "movements"}
 
 
 def _relative(path: Path, workspace: Path) -> str:
@@ -95,6 +98,11 @@ def _options(config: dict[str, Any], allowed: dict[str, type]) -> dict[str, Any]
             elif typ is float:
                 value = float(value)
                 if not math.isfinite(value):
+                    raise ValueError
+            elif typ is list:  # a list of names, or one comma-separated string (``--set movements=a,b``)
+                parts = value.split(",") if isinstance(value, str) else list(value)
+                value = [str(v).strip() for v in parts if str(v).strip()]
+                if not value:
                     raise ValueError
             else:
                 value = str(value)
@@ -146,6 +154,13 @@ def validate_base(config: dict[str, Any], where: ValidationContext) -> dict[str,
     out = _options(config, BASE_OPTIONS)
     if out.get("init"):
         out["init"] = check_base(out["init"], where.workspace)
+    if out.get("vae_from"):
+        path = resolve_data(out["vae_from"], where.workspace)
+        if not path.is_dir():
+            raise UserInputError(out["vae_from"], "no such pipeline or run folder (for its VAE)")
+        out["vae_from"] = _relative(path, where.workspace)
+    if out.get("text", "movement") not in ("movement", "caption", "labels"):
+        raise UserInputError("text", "must be movement, caption or labels")
     size = out.get("size", 32)
     if not 16 <= size <= 256 or size % 16:
         raise UserInputError("size", "must be a multiple of 16 between 16 and 256")

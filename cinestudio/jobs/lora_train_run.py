@@ -93,6 +93,7 @@ def run_base(ctx: JobContext) -> dict[str, Any]:
         ctx.log("resuming the run from its checkpoints")
     config = BaseTrainConfig.from_dict({**cfg, "data": str(resolve_data(cfg["data"], ctx.workspace)),
                                         "init": _base_ref(cfg.get("init"), ctx), "out": str(ctx.run_dir),
+                                        "vae_from": _base_ref(cfg.get("vae_from"), ctx),
                                         "device": ctx.device, "threads": ctx.threads})
     watcher = _Watcher(ctx, "samples", str(UNET_CKPT))
 

@@ -56,6 +56,15 @@ def test_validation(tmp_path, clip_set, tiny_base):
             assert subject in err.value.subject, (config, err.value)
         base = service.validate(store, "diff-train-base", {"data": str(clip_set), "size": 32, "steps": 10})
         assert base["size"] == 32
+        base = service.validate(store, "diff-train-base", {"data": str(clip_set), "movements": "static, pan_left",
+                                                           "text": "movement", "motion_lr_scale": 2,
+                                                           "vae_from": str(tiny_base)})
+        assert base["movements"] == ["static", "pan_left"] and base["motion_lr_scale"] == 2.0
+        assert base["vae_from"] == str(tiny_base.resolve())
+        for bad_cfg, subject in (({"text": "poems"}, "text"), ({"vae_from": str(tmp_path / "none")}, "none")):
+            with pytest.raises(UserInputError) as err:
+                service.validate(store, "diff-train-base", {"data": str(clip_set), **bad_cfg})
+            assert subject in err.value.subject
         with pytest.raises(UserInputError, match="multiple of 16"):
             service.validate(store, "diff-train-base", {"data": str(clip_set), "size": 40})
 

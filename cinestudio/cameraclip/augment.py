@@ -81,23 +81,34 @@ def variant_frames(frames: np.ndarray, variant: int) -> np.ndarray:
 
 
 # Raw motion columns (see cinestudio.cameraclip.features.raw_motion) that change sign when the
-# picture is mirrored left-right, and when time runs backwards.
-_FLIP_SIGN = np.array([-1, 1, 1, -1, 1, -1, 1, -1, 1, 1, 1], dtype=np.float32)
-_REVERSE_SIGN = np.array([-1, -1, -1, -1, 1, -1, -1, -1, -1, -1, -1], dtype=np.float32)
+# picture is mirrored left-right, and when time runs backwards; the mirror also swaps the left and
+# right columns of grid_motion's 3×3 cells.
+_CELLS = 9
+_FLIP_SIGN = np.array([-1, 1, 1, -1, 1, -1, 1, -1, 1, 1, 1]  # global fit, local cues
+                      + [-1] * _CELLS + [1] * _CELLS + [1] * _CELLS  # cells: dx, dy, scale
+                      + [-1, 1, 1, -1, 1], dtype=np.float32)  # dense fit dx, dy, scale, rotation; residual
+_REVERSE_SIGN = np.array([-1, -1, -1, -1, 1, -1, -1, -1, -1, -1, -1]
+                         + [-1] * (3 * _CELLS) + [-1, -1, -1, -1, 1], dtype=np.float32)
+_MIRROR_CELLS = [r * 3 + (2 - c) for r in range(3) for c in range(3)]
+_FLIP_PERM = np.array(list(range(11)) + [11 + k * _CELLS + j for k in range(3) for j in _MIRROR_CELLS]
+                      + list(range(11 + 3 * _CELLS, 11 + 3 * _CELLS + 5)))
 
 
 def variant_motion(raw: np.ndarray, variant: int) -> np.ndarray:
-    """The raw motion ``(..., T-1, RAW_DIM)`` of a clip's flip/reversal variant, from the clip's own.
+    """The raw motion ``(..., T-1, RAW_DIM)`` of a clip's flip/reversal variant, from the clip's own
+    (also the first columns of it only, e.g. version-1 features).
 
-    A mirror negates horizontal flow and rotation; reversal runs the pairs backwards and inverts
-    each (translation, log-scale, rotation, local flow and sharpness change negate; parallax stays).
-    Exact for the similarity part up to second-order terms, and far cheaper than re-estimating.
+    A mirror negates horizontal flow and rotation and mirrors the grid's cells; reversal runs the
+    pairs backwards and inverts each (translation, log-scale, rotation, local flow, cell flow and
+    scale, sharpness change negate; parallax and fit residuals stay). Exact for the similarity part
+    up to second-order terms, and far cheaper than re-estimating.
     """
     out = np.asarray(raw, dtype=np.float32)
+    d = out.shape[-1]
     if variant & 1:
-        out = out * _FLIP_SIGN
+        out = out[..., _FLIP_PERM[:d]] * _FLIP_SIGN[:d]
     if variant & 2:
-        out = out[..., ::-1, :] * _REVERSE_SIGN
+        out = out[..., ::-1, :] * _REVERSE_SIGN[:d]
     return np.ascontiguousarray(out)
 
 

@@ -7,9 +7,16 @@ short side to the model's image size and centre-crops, like open_clip's own tran
 pair: dx, dy as fractions of the frame size, log-scale, rotation in radians, and parallax — how much
 of the flow no single homography explains, which separates a dolly from a zoom; pairs it cannot
 track are NaN, here 0), plus a few local cues that one global fit cannot give (`local_motion`:
-centre-vs-border dense flow for tracking and parallax, sharpness change for rack focus), into
-model features: each value twice, scaled linearly and through a signed log, so slow and fast
+centre-vs-border dense flow for tracking and parallax, sharpness change for rack focus), and a
+coarse flow field over a longer baseline (`grid_motion`: a 3×3 grid of mean flow and local scale,
+each minus the frame's dense similarity fit, and that fit's residual — where near and far things
+move differently, which separates a dolly from a zoom and a tracked subject from its background),
+into model features: each value twice, scaled linearly and through a signed log, so slow and fast
 moves of one direction look alike to the model.
+
+Versions (`ModelSpec.motion_features`): 1 = the global fit and `local_motion` (runs trained before
+the grid existed), 2 = those and `grid_motion`. The cache always holds the full raw vector; a
+version-1 model reads its first `V1_RAW_DIM` columns.
 """
 
 from __future__ import annotations
@@ -24,10 +31,29 @@ import numpy as np
 
 GLOBAL_DIM = 5  # dx, dy, log-scale, rotation, parallax (cinestudio.media.motion)
 LOCAL_DIM = 6  # centre-minus-global flow dx, dy; border-minus-global dx, dy; sharpness change centre, border
-RAW_DIM = GLOBAL_DIM + LOCAL_DIM
-MOTION_DIM = 2 * RAW_DIM
-_LOG_TAU = np.array([0.002] * 4 + [0.05] + [0.002] * 4 + [0.01, 0.01], dtype=np.float32)
-_LINEAR = np.array([10.0] * 4 + [1.0] + [10.0] * 4 + [3.0, 3.0], dtype=np.float32)
+GRID = 3  # grid_motion's cells per side
+GRID_BASELINE = 3  # grid_motion measures flow over windows of up to this many frame gaps
+GRID_DIM = 3 * GRID * GRID + 5  # per cell dx, dy, scale (minus the global fit); the fit (dx, dy, scale, rotation); residual
+V1_RAW_DIM = GLOBAL_DIM + LOCAL_DIM
+RAW_DIM = V1_RAW_DIM + GRID_DIM
+MOTION_VERSION = 2  # what new models use (see the module docstring)
+_LOG_TAU = np.array([0.002] * 4 + [0.05] + [0.002] * 4 + [0.01, 0.01] + [0.002] * GRID_DIM, dtype=np.float32)
+_LINEAR = np.array([10.0] * 4 + [1.0] + [10.0] * 4 + [3.0, 3.0] + [20.0] * GRID_DIM, dtype=np.float32)
+
+
+def raw_dim(version: int = MOTION_VERSION) -> int:
+    """Raw motion columns a model of this feature version reads."""
+    if version not in (1, 2):
+        raise ValueError(f"unknown motion feature version {version!r}")
+    return V1_RAW_DIM if version == 1 else RAW_DIM
+
+
+def motion_dim(version: int = MOTION_VERSION) -> int:
+    """Model input features per frame pair for a feature version."""
+    return 2 * raw_dim(version)
+
+
+MOTION_DIM = motion_dim()
 
 
 def fit_frames(frames: np.ndarray, size: int) -> np.ndarray:
@@ -75,15 +101,65 @@ def local_motion(frames: np.ndarray) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _grid_geometry(h: int, w: int):
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    x = ((xx - (w - 1) / 2) / w).ravel()
+    y = ((yy - (h - 1) / 2) / w).ravel()
+    cell = (np.minimum((yy * GRID / h).astype(int), GRID - 1) * GRID
+            + np.minimum((xx * GRID / w).astype(int), GRID - 1)).ravel()
+    n = GRID * GRID
+    count = np.bincount(cell, minlength=n).astype(np.float64)
+    xd = x - (np.bincount(cell, x, n) / count)[cell]
+    yd = y - (np.bincount(cell, y, n) / count)[cell]
+    spread = np.bincount(cell, xd * xd + yd * yd, n)
+    one, zero = np.ones_like(x), np.zeros_like(x)
+    design = np.concatenate([np.stack([one, zero, x, -y], 1), np.stack([zero, one, y, x], 1)])
+    return cell, count, xd, yd, spread, np.linalg.pinv(design), design
+
+
+def grid_motion(frames: np.ndarray) -> np.ndarray:
+    """Per frame pair, a coarse flow field ``(T-1, GRID_DIM)``: dense flow (Farnebäck) over the
+    window of frames around the pair (up to `GRID_BASELINE` gaps: parallax grows with the
+    baseline while the flow's noise does not), per frame gap and as a fraction of the width;
+    a least-squares similarity fit (dx, dy, scale rate, rotation) of it; then per cell of a
+    3×3 grid (row by row) the mean flow and the local scale rate, each minus the fit's, and the
+    fit's RMS residual. A zoom or pan leaves the cells at ~0; a dolly makes near cells grow
+    faster than far ones; a tracked subject stays put in its cells while the rest moves."""
+    grays = [cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY) for f in frames]
+    t = len(grays)
+    h, w = grays[0].shape
+    cell, count, xd, yd, spread, pinv, design = _grid_geometry(h, w)
+    n = GRID * GRID
+    half = GRID_BASELINE // 2 + 1
+    out = np.zeros((max(0, t - 1), GRID_DIM), np.float32)
+    done: dict[tuple[int, int], np.ndarray] = {}
+    for i in range(t - 1):
+        a, b = max(0, i - half + 1), min(t - 1, i + half)
+        if (a, b) not in done:
+            flow = cv2.calcOpticalFlowFarneback(grays[a], grays[b], None, 0.5, 3, 9, 3, 5, 1.1, 0)
+            flow = flow.astype(np.float64) / (w * (b - a))
+            u, v = flow[..., 0].ravel(), flow[..., 1].ravel()
+            uv = np.concatenate([u, v])
+            fit = pinv @ uv
+            resid = float(np.sqrt(np.mean((uv - design @ fit) ** 2)))
+            mu = np.bincount(cell, u, n) / count - fit[0]
+            mv = np.bincount(cell, v, n) / count - fit[1]
+            scale = np.bincount(cell, xd * u + yd * v, n) / spread - fit[2]
+            done[(a, b)] = np.concatenate([mu, mv, scale, fit, [resid]])
+        out[i] = done[(a, b)]
+    return out
+
+
 def raw_motion(frames: np.ndarray) -> np.ndarray:
-    """Per frame pair: the global fit (dx, dy, log-scale, rotation, parallax) and `local_motion`,
-    ``(T-1, RAW_DIM)`` float32; pairs the global fit cannot track are 0."""
+    """Per frame pair: the global fit (dx, dy, log-scale, rotation, parallax), `local_motion` and
+    `grid_motion`, ``(T-1, RAW_DIM)`` float32; pairs the global fit cannot track are 0."""
     from cinestudio.media.motion import global_motion
 
     frames = np.ascontiguousarray(frames, dtype=np.uint8)
     motion = np.asarray(global_motion(frames, with_parallax=True), dtype=np.float32)[:, :GLOBAL_DIM]
     motion = np.nan_to_num(motion, nan=0.0, posinf=0.0, neginf=0.0)
-    return np.concatenate([motion, local_motion(frames)], axis=1)
+    return np.concatenate([motion, local_motion(frames), grid_motion(frames)], axis=1)
 
 
 @functools.lru_cache(maxsize=1)
@@ -99,13 +175,17 @@ def fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
-def encode_motion(raw: np.ndarray) -> np.ndarray:
-    """``(..., RAW_DIM)`` raw motion → ``(..., MOTION_DIM)`` model features."""
-    raw = np.asarray(raw, dtype=np.float32)
-    logs = np.sign(raw) * np.log1p(np.abs(raw) / _LOG_TAU)
-    return np.concatenate([np.clip(raw * _LINEAR, -5, 5), logs], axis=-1).astype(np.float32)
+def encode_motion(raw: np.ndarray, version: int = MOTION_VERSION) -> np.ndarray:
+    """``(..., RAW_DIM)`` raw motion → ``(..., motion_dim(version))`` model features (a version-1
+    model reads the first `V1_RAW_DIM` raw columns)."""
+    d = raw_dim(version)
+    raw = np.asarray(raw, dtype=np.float32)[..., :d]
+    if raw.shape[-1] != d:
+        raise ValueError(f"raw motion has {raw.shape[-1]} columns, feature version {version} needs {d}")
+    logs = np.sign(raw) * np.log1p(np.abs(raw) / _LOG_TAU[:d])
+    return np.concatenate([np.clip(raw * _LINEAR[:d], -5, 5), logs], axis=-1).astype(np.float32)
 
 
-def motion_features(frames: np.ndarray) -> np.ndarray:
-    """``(T, S, S, 3)`` frames → ``(T-1, MOTION_DIM)`` motion features."""
-    return encode_motion(raw_motion(frames))
+def motion_features(frames: np.ndarray, version: int = MOTION_VERSION) -> np.ndarray:
+    """``(T, S, S, 3)`` frames → ``(T-1, motion_dim(version))`` motion features."""
+    return encode_motion(raw_motion(frames), version)

@@ -113,8 +113,8 @@ def prepare_clip(model: CameraCLIP, frames: np.ndarray) -> tuple[np.ndarray, np.
         idx = np.linspace(0, frames.shape[0] - 1, t).round().astype(int)
         frames = frames[idx]
     fitted = model.prepare_frames(frames)
-    motion = features.motion_features(fitted) if model.uses_motion else np.zeros(
-        (t - 1, features.MOTION_DIM), np.float32)
+    motion = features.motion_features(fitted, model.spec.motion_features) if model.uses_motion else np.zeros(
+        (t - 1, model.motion_dim), np.float32)
     return fitted, motion
 
 

@@ -27,8 +27,9 @@ class CameraCLIP(nn.Module):
         mean, std = image_norm(self.clip)
         self.register_buffer("pixel_mean", torch.tensor(mean).view(1, 1, 3, 1, 1), persistent=False)
         self.register_buffer("pixel_std", torch.tensor(std).view(1, 1, 3, 1, 1), persistent=False)
-        self.pooling = build_pooling(spec.pooling, self.embed_dim, spec.num_frames, features.MOTION_DIM,
-                                     spec.temporal_layers, spec.temporal_heads)
+        self.pooling = build_pooling(spec.pooling, self.embed_dim, spec.num_frames,
+                                     features.motion_dim(spec.motion_features), spec.temporal_layers,
+                                     spec.temporal_heads)
         self.tokenizer = get_tokenizer(spec.model)
         self.to(device)
 
@@ -54,6 +55,14 @@ class CameraCLIP(nn.Module):
         x = torch.as_tensor(frames_uint8, device=self.device)
         x = x.permute(0, 1, 4, 2, 3).float().div_(255.0)
         return (x - self.pixel_mean) / self.pixel_std
+
+    @property
+    def motion_dim(self) -> int:
+        return features.motion_dim(self.spec.motion_features)
+
+    def encode_motion(self, raw: np.ndarray) -> np.ndarray:
+        """Raw motion ``(..., T-1, RAW_DIM)`` (the frame cache's) → this model's motion features."""
+        return features.encode_motion(raw, self.spec.motion_features)
 
     def motion_tensor(self, motion: np.ndarray | torch.Tensor | None) -> torch.Tensor | None:
         if motion is None or not self.uses_motion:

@@ -16,7 +16,7 @@ from pathlib import Path
 from cinestudio.errors import UserInputError
 from cinestudio.resources import resources_dir
 
-DEFAULT_MODEL = "cameraclip-tiny"
+DEFAULT_MODEL = "cameraclip-tiny-rn"
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 
@@ -57,6 +57,7 @@ class ModelSpec:
     num_frames: int = 8
     temporal_layers: int = 2
     temporal_heads: int = 4
+    motion_features: int = 2  # version of the motion features (cinestudio.cameraclip.features)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -64,6 +65,7 @@ class ModelSpec:
     @classmethod
     def from_dict(cls, data: dict) -> ModelSpec:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        known.setdefault("motion_features", 1)  # runs saved before the version existed used version 1
         return cls(**known)
 
 

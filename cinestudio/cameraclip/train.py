@@ -103,7 +103,8 @@ def select_trainable(model: CameraCLIP, recipe: str) -> list[str]:
     from-scratch model it is most of the parameters (49k tokens × width) and most of the optimizer's
     time, and random token vectors serve a short prompt vocabulary as well as learned ones.
     ``paper``: the last 4 image blocks, ``visual.ln_post``, ``visual.proj``, the last 2 text
-    blocks, ``ln_final``, ``text_projection``, ``logit_scale``. The temporal pooling module is new
+    blocks, ``ln_final``, ``text_projection``, ``logit_scale`` (a ResNet image tower, as in
+    open_clip's RN50: its last stage and attention pooling). The temporal pooling module is new
     and trains in every recipe.
     """
     if recipe not in ("full", "scratch", "paper"):
@@ -115,14 +116,17 @@ def select_trainable(model: CameraCLIP, recipe: str) -> list[str]:
         clip.token_embedding.weight.requires_grad_(False)
     if recipe == "paper":
         parts: list[torch.nn.Module | torch.nn.Parameter] = []
-        vblocks = clip.visual.transformer.resblocks
-        parts += list(vblocks[-PAPER_IMAGE_BLOCKS:]) + [clip.visual.ln_post]
+        if hasattr(clip.visual, "transformer"):
+            vblocks = clip.visual.transformer.resblocks
+            parts += list(vblocks[-PAPER_IMAGE_BLOCKS:]) + [clip.visual.ln_post]
+        else:  # open_clip's ModifiedResNet: the last stage and the attention pooling
+            parts += [clip.visual.layer4, clip.visual.attnpool]
         tblocks = clip.transformer.resblocks
         parts += list(tblocks[-PAPER_TEXT_BLOCKS:]) + [clip.ln_final, model.pooling]
         for part in parts:
             for p in part.parameters():
                 p.requires_grad_(True)
-        for p in (clip.visual.proj, clip.text_projection, clip.logit_scale):
+        for p in (getattr(clip.visual, "proj", None), clip.text_projection, clip.logit_scale):
             if isinstance(p, torch.nn.Parameter):
                 p.requires_grad_(True)
             elif isinstance(p, torch.nn.Module):
@@ -185,7 +189,7 @@ def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size
 
     was_training = model.training
     model.eval()
-    video = embed_prepared(model, table.frames, features.encode_motion(table.motion), batch_size)
+    video = embed_prepared(model, table.frames, model.encode_motion(table.motion), batch_size)
     out = {}
     for axis in AXES:
         keys, text = class_embeddings(model, tax, axis)
@@ -254,6 +258,9 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
         saved = json.loads(cfg_path.read_text(encoding="utf-8"))
         config = TrainConfig.from_dict({**saved["train"], "out": str(run),
                                         "threads": config.threads, "device": config.device})
+        motion_version = ModelSpec.from_dict(saved.get("model") or {}).motion_features
+    else:
+        motion_version = ModelSpec().motion_features
     if config.pooling not in POOLINGS:
         raise UserInputError(config.pooling, f"unknown pooling (known: {', '.join(POOLINGS)})")
     if config.recipe not in RECIPES:
@@ -275,7 +282,7 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
         raise UserInputError(config.data, "need at least 2 training clips")
 
     spec = ModelSpec(model=config.model, pretrained=config.pretrained, pooling=config.pooling,
-                     num_frames=config.num_frames)
+                     num_frames=config.num_frames, motion_features=motion_version)
     model = CameraCLIP(spec, device=device)
     recipe = config.recipe if config.recipe != "auto" else ("paper" if config.pretrained else "scratch")
     trainable = select_trainable(model, recipe)
@@ -377,7 +384,7 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
         raw = np.stack([augment.variant_motion(train_table.motion[i], v) for i, v in zip(idx, var)])
         if config.shake:
             raw = augment.shake_motion(raw, rng)
-        motion = model.motion_tensor(features.encode_motion(raw))
+        motion = model.motion_tensor(model.encode_motion(raw))
 
         for g in optimizer.param_groups:
             g["lr"] = lr_at(step, total, config.lr, config.warmup_steps, frac if config.max_minutes else None)

@@ -23,7 +23,7 @@ DEVICE_HELP = "cpu, cuda or auto."
 def train_cmd(
     data: Path = typer.Option(..., "--data", help="Simulator output folder (labels.jsonl) or an export manifest."),
     out: Path = typer.Option(..., "--out", help="Run folder to create (or to continue with --resume)."),
-    model: str = typer.Option("cameraclip-tiny", "--model", help="open_clip architecture."),
+    model: str = typer.Option("cameraclip-tiny-rn", "--model", help="open_clip architecture."),
     pretrained: str | None = typer.Option(None, "--pretrained", help="open_clip tag (e.g. openai) or checkpoint file."),
     pooling: str = typer.Option("motion", "--pooling", help="Temporal pooling: motion (default), temporal or mean."),
     recipe: str = typer.Option("auto", "--recipe", help="full, scratch (all but the token-embedding table), paper (last blocks only) or auto "

@@ -33,7 +33,7 @@ from cinestudio.taxonomy import AXES, DEFAULT_SCHEME, load_taxonomy
 KIND = "clip-train"
 # Mirrors of cameraclip constants (this module must not import cameraclip; a test keeps them equal).
 POOLINGS = ("motion", "temporal", "mean")
-DEFAULT_MODEL = "cameraclip-tiny"
+DEFAULT_MODEL = "cameraclip-tiny-rn"
 MANIFEST_NAMES = ("labels.jsonl", "manifest.jsonl")
 VAL_SPLITS = ("val", "valid", "validation", "test")
 WORKSPACE_PREFIX = "workspace:"

@@ -18,7 +18,7 @@ def test_safetensors_round_trip(tmp_path):
     model = build_model()
     opt = torch.optim.AdamW([p for p in model.parameters()], lr=1e-3)
     x = torch.randn(2, 8, 3, 64, 64)
-    m = torch.randn(2, 7, 22)
+    m = torch.randn(2, 7, model.motion_dim)
     model.encode_video(x, m).sum().backward()
     opt.step()
     path = save_checkpoint(tmp_path / "ck.safetensors", model, opt, step=17, epoch=3, extra={"elapsed_s": 1.5})

@@ -44,7 +44,7 @@ def test_jobs_package_and_the_gui_side_stay_free_of_torch():
 def test_clip_train_validation_fills_defaults_and_rejects_bad_input(store, tiny_set):
     assert "clip-train" in kind_names() and get_kind("clip-train").device_class == "gpu"
     cfg = service.validate(store, "clip-train", {"data": str(tiny_set), "epochs": 2, "batch_size": 6})
-    assert cfg["pooling"] == "motion" and cfg["model"] == "cameraclip-tiny" and cfg["evaluate"] is True
+    assert cfg["pooling"] == "motion" and cfg["model"] == "cameraclip-tiny-rn" and cfg["evaluate"] is True
     assert cfg["warmup_steps"] == 1 and cfg["log_every"] == 1          # short run: short warm-up, every step logged
     bad = [({"epochs": 2}, "data"), ({"data": str(tiny_set), "epochs": 0}, "epochs"),
            ({"data": str(tiny_set), "pooling": "max"}, "max"), ({"data": str(tiny_set), "lr": "fast"}, "lr"),

@@ -21,6 +21,7 @@ No database here: the result is a plain `VideoAnalysis`, which the import use-ca
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -280,6 +281,8 @@ def analyse_video(path: str | os.PathLike[str], *, min_frames: int = DEFAULT_MIN
     fingerprint = _fingerprint(path, fp_frames, info.frames, count)
     if progress is not None:
         progress(count, count, "analysed")
+    if info.frames != count or info.counted == "claimed":
+        info = dataclasses.replace(info, frames=count, duration=count / fps, counted="decoded")
     return VideoAnalysis(path=path, info=info, frames=count, fps=fps, cuts=cuts, shots=shots,
                          skipped=skipped, fingerprint=fingerprint, motion_period=period)
 

@@ -261,7 +261,8 @@ def import_file(store: WorkspaceStore, path: str | os.PathLike[str], report: Imp
             if progress is not None:
                 progress(done, of, message)
 
-        info = probe(resolved)
+        # The analysis decodes every frame and counts them: the probe need not (see `probe`).
+        info = probe(resolved, count=False)
         analysis = analyse_video(resolved, min_frames=min_frames, scheme=scheme, info=info,
                                  progress=tick, should_stop=should_stop)
         per_origin: dict[tuple[str, str | None], list[list[PrelabelSpec]]] = {}

@@ -42,7 +42,9 @@ __all__ = ["VideoInfo", "probe", "analyse"]
 class VideoInfo:
     """A video's facts. `frames` is what decodes; `header_frames` what the container claims
     (0 when it does not say); `counted` how `frames` was established: ``"header"`` (claim
-    verified by seeking to the last frame) or ``"packets"`` (counted)."""
+    verified by seeking to the last frame), ``"packets"`` (counted), ``"claimed"`` (the
+    header's word, unchecked: `probe(..., count=False)`) or ``"decoded"`` (every frame decoded,
+    as an import's analysis does)."""
 
     path: str
     frames: int
@@ -59,9 +61,28 @@ class VideoInfo:
         return asdict(self)
 
 
-def probe(path: str | os.PathLike[str]) -> VideoInfo:
-    """Facts about the video at `path`; MediaError (a UserInputError) for anything unreadable."""
-    return analyse(path, need_index=False)[0]
+def probe(path: str | os.PathLike[str], count: bool = True) -> VideoInfo:
+    """Facts about the video at `path`; MediaError (a UserInputError) for anything unreadable.
+
+    `count=False` skips checking the frame count (seeking to the last claimed frame, or
+    counting packets, can cost a good part of a decode for long GOPs): `frames` is then the
+    header's claim (0 if none) and `counted` is ``"claimed"`` — for callers that decode every
+    frame anyway and count them themselves (import). The first frame is still decoded, so an
+    undecodable file fails here as it does with counting.
+    """
+    if count:
+        return analyse(path, need_index=False)[0]
+    p = check_path(path)
+    with open_video(p) as (container, stream):
+        codec = stream.codec_context.name
+        header = max(0, int(stream.frames or 0))
+        fps = frame_rate(stream)
+        first = next(decode_all(container, stream), None)
+        if first is None:
+            raise MediaError(p, f"no video frame can be decoded ({codec} data corrupt or unsupported)")
+        return VideoInfo(path=str(p), frames=header, fps=fps, width=first.width,
+                         height=first.height, duration=header / fps if fps else 0.0, codec=codec,
+                         header_frames=header, container=container.format.name, counted="claimed")
 
 
 def analyse(path: str | os.PathLike[str], need_index: bool = True) -> tuple[VideoInfo, PacketIndex | None]:

@@ -103,3 +103,20 @@ def test_audio_only_file_has_no_video_stream(tmp_path):
             c.mux(p)
     with pytest.raises(MediaError, match="no video stream"):
         probe(path)
+
+
+def test_probe_without_counting_takes_the_header_at_its_word(videos, bad_files):
+    """count=False is for callers that decode everything anyway (import): the claim, unchecked,
+    and said to be unchecked; the picture's facts are the same as with counting."""
+    lying = probe(bad_files["lying_avi"], count=False)
+    assert (lying.frames, lying.header_frames, lying.counted) == (40, 40, "claimed")
+    good, counted = probe(videos["h264_gop7"], count=False), probe(videos["h264_gop7"])
+    assert (good.frames, good.counted) == (40, "claimed")
+    assert (good.width, good.height, good.codec, good.fps) == \
+        (counted.width, counted.height, counted.codec, counted.fps)
+
+
+@pytest.mark.parametrize("name", ["empty", "text_mp4", "no_moov", "image_as_mp4", "image"])
+def test_probe_without_counting_still_rejects_unreadable_files(bad_files, name):
+    with pytest.raises(UserInputError):
+        probe(bad_files[name], count=False)

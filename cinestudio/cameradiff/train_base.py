@@ -52,6 +52,7 @@ PIPELINE_DIR = "pipeline"
 VAE_CKPT = Path("checkpoints") / "vae.safetensors"
 UNET_CKPT = Path("checkpoints") / "unet.safetensors"
 DECODER_CKPT = Path("checkpoints") / "decoder.safetensors"
+TEXT_CKPT = Path("checkpoints") / "text.safetensors"
 NEUTRAL_PROMPT = "a scene"
 SAMPLE_PROMPTS = (NEUTRAL_PROMPT, "the camera pans to the left")  # a taxonomy prompt: one the base was trained on
 # Movements the optical-flow estimator reads reliably on the simulator's own 32 px clips (see
@@ -83,6 +84,7 @@ class BaseTrainConfig:
     text: str = "movement"  # movement: a prompt of the clip's movement; caption; labels (see `_texts`)
     movements: list[str] | None = None  # train only on clips of these movements (None: all)
     motion_lr_scale: float = 1.0  # learning rate of the motion modules relative to `lr`
+    text_lr: float = 1e-3  # train the text encoder along (0: keep it at its random initialisation)
     vae_from: str | None = None  # take the trained VAE of this pipeline/run instead of stage 1
     eval_every: int | None = None  # prompt-following evaluation every N steps (None: at every sample)
     eval_seeds: int = 2
@@ -378,7 +380,16 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
     from diffusers import DDPMScheduler
 
     unet = pipe.unet
-    pipe.text_encoder.requires_grad_(False)
+    text_enc = pipe.text_encoder
+    text_enc.requires_grad_(False)
+    text_opt = text_ema = None
+    if cfg.text_lr > 0:  # a random frozen text encoder barely tells "left" from "right" (cosine 0.99): train it
+        text_enc.requires_grad_(True)
+        text_enc.train()
+        text_opt = torch.optim.AdamW(text_enc.parameters(), lr=cfg.text_lr, weight_decay=0.0)
+        text_ema = _Ema(text_enc, cfg.ema)
+        text_holder = torch.nn.Module()
+        text_holder.text, text_holder.ema = text_enc, text_ema.module
     unet.requires_grad_(True)
     unet.train()
     if cfg.motion_lr_scale != 1.0:  # the motion modules (the only layers that mix frames) at their own rate
@@ -396,9 +407,18 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
     if resume and (run / UNET_CKPT).is_file():
         step0 = load_checkpoint(run / UNET_CKPT, holder, opt)["step"]
         _trim_metrics(run, "unet", step0)
+        if text_opt is not None and (run / TEXT_CKPT).is_file():
+            load_checkpoint(run / TEXT_CKPT, text_holder, text_opt)
     noise_sched = DDPMScheduler.from_config(pipe.scheduler.config)
     alphas = noise_sched.alphas_cumprod.to(device)
     text_cache: dict[str, Any] = {}
+
+    def embed_batch(texts: list[str]):
+        if text_opt is None:
+            return torch.cat([embed(s) for s in texts])
+        ids = pipe.tokenizer(texts, padding="max_length", max_length=pipe.tokenizer.model_max_length,
+                             truncation=True, return_tensors="pt").input_ids.to(device)
+        return text_enc(ids)[0]
 
     def embed(text: str):
         if text not in text_cache:
@@ -409,7 +429,10 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
 
     def save_all(step: int, with_samples: bool, with_eval: bool = False) -> list[dict] | None:
         save_checkpoint(run / UNET_CKPT, holder, opt, step=step)
-        return _export(pipe, ema.module, run, cfg, step, with_samples, with_eval, tax)
+        if text_opt is not None:
+            save_checkpoint(run / TEXT_CKPT, text_holder, text_opt, step=step)
+        return _export(pipe, ema.module, run, cfg, step, with_samples, with_eval, tax,
+                       text_ema.module if text_ema is not None else None)
 
     def eval_due(done: int) -> bool:
         every = cfg.sample_every if cfg.eval_every is None else cfg.eval_every
@@ -429,9 +452,13 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
         noise = torch.randn(x0.shape, generator=gen).to(device)
         t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(batch),), generator=gen).to(device)
         noisy = noise_sched.add_noise(x0, noise, t)
-        emb = torch.cat([embed(s) for s in _texts(batch, rng, tax, cfg)]).repeat_interleave(cfg.frames, dim=0)
+        emb = embed_batch(_texts(batch, rng, tax, cfg)).repeat_interleave(cfg.frames, dim=0)
+        warm = min(1.0, (step + 1) / max(1, cfg.warmup_steps))
         for g in opt.param_groups:
-            g["lr"] = cfg.lr * g.get("scale", 1.0) * min(1.0, (step + 1) / max(1, cfg.warmup_steps))
+            g["lr"] = cfg.lr * g.get("scale", 1.0) * warm
+        if text_opt is not None:
+            text_opt.param_groups[0]["lr"] = cfg.text_lr * warm
+            text_opt.zero_grad(set_to_none=True)
         pred = unet(noisy, t, encoder_hidden_states=emb).sample
         snr = alphas[t] / (1 - alphas[t])
         weight = torch.clamp(snr, max=cfg.min_snr) / snr if cfg.min_snr else torch.ones_like(snr)
@@ -442,6 +469,10 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         opt.step()
         ema.update(unet, step)
+        if text_opt is not None:
+            torch.nn.utils.clip_grad_norm_(text_enc.parameters(), 1.0)
+            text_opt.step()
+            text_ema.update(text_enc, step)
         losses.append(float(per.detach().mean()))
         done = step + 1
         if done % cfg.log_every == 0:
@@ -526,17 +557,21 @@ def _load_vae_from(vae, ref: str) -> None:
 
 
 def _export(pipe, ema_unet, run: Path, cfg: BaseTrainConfig, step: int, with_samples: bool,
-            with_eval: bool = False, tax=None) -> list[dict] | None:
+            with_eval: bool = False, tax=None, ema_text=None) -> list[dict] | None:
     """Save ``pipeline/`` with the EMA weights (and sample from it)."""
     import torch
 
     from cinestudio.cameradiff.tiny import save_pipeline_atomic
 
     live = {k: v.detach().clone() for k, v in pipe.unet.state_dict().items()}
+    live_text = {k: v.detach().clone() for k, v in pipe.text_encoder.state_dict().items()} if ema_text is not None else None
     try:
         with torch.no_grad():
             pipe.unet.load_state_dict(ema_unet.state_dict())
+            if ema_text is not None:
+                pipe.text_encoder.load_state_dict(ema_text.state_dict())
         pipe.unet.eval()
+        pipe.text_encoder.eval()
         _sync_motion_adapter(pipe)
         save_pipeline_atomic(pipe, run / PIPELINE_DIR, overwrite=True, extra_files={
             "cinestudio_base.json": json.dumps({"trained_by": "cinestudio diff train-base", "step": step,
@@ -552,6 +587,9 @@ def _export(pipe, ema_unet, run: Path, cfg: BaseTrainConfig, step: int, with_sam
     finally:
         with torch.no_grad():
             pipe.unet.load_state_dict(live)
+            if live_text is not None:
+                pipe.text_encoder.load_state_dict(live_text)
+                pipe.text_encoder.train()
         pipe.unet.train()
 
 

@@ -160,13 +160,19 @@ def test_train_base_movement_curriculum_eval_and_vae_from(tmp_path, clips):
     from cinestudio.taxonomy import load_taxonomy
 
     first = train_base(BaseTrainConfig(data=str(clips), out=str(tmp_path / "a"), preset="test", size=16, frames=4,
-                                       vae_steps=2, vae_batch=4, steps=1, batch_size=2, sample_every=0, device="cpu"))
+                                       vae_steps=2, vae_batch=4, steps=1, batch_size=2, sample_every=0, text_lr=0.0,
+                                       device="cpu"))
     cfg = BaseTrainConfig(data=str(clips), out=str(tmp_path / "b"), preset="test", size=16, frames=4, vae_steps=5,
                           steps=2, batch_size=2, log_every=1, sample_every=0, eval_every=2, eval_seeds=1,
                           sample_steps=2, movements=["static", "pan_left", "pan_right"], motion_lr_scale=3.0,
                           vae_from=str(tmp_path / "a"), device="cpu")
     out = train_base(cfg)
     assert out["vae_steps_done"] == 0  # stage 1 skipped: the VAE came from run a
+    assert not (tmp_path / "a" / "checkpoints" / "text.safetensors").exists()  # text_lr=0: frozen text encoder
+    assert (tmp_path / "b" / "checkpoints" / "text.safetensors").is_file()  # trained along (the default)
+    ta = load_pipeline(first["pipeline"], device="cpu").text_encoder.state_dict()
+    tb = load_pipeline(out["pipeline"], device="cpu").text_encoder.state_dict()
+    assert not all(np.array_equal(v.numpy(), tb[k].numpy()) for k, v in ta.items())
     va = load_pipeline(first["pipeline"], device="cpu").vae
     vb = load_pipeline(out["pipeline"], device="cpu").vae
     assert vb.config.scaling_factor == va.config.scaling_factor

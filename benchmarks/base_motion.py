@@ -1,0 +1,88 @@
+"""Does a base follow prompted camera motion? The optical-flow estimator's verdict on samples per
+prompted movement — the evaluation `cinestudio diff train-base` logs while training, run on any
+AnimateDiff folder with more seeds.
+
+For every movement the estimator reads on the simulator's own clips (static, pans, tilts, zooms;
+``--movement`` to choose), render ``--seeds`` samples prompted with the movement's first taxonomy
+prompt and count the samples whose verdict names it. Prints a table (verdict counts per prompted
+movement) and the follow rate per movement; ``--json OUT`` saves everything.
+
+    python benchmarks/base_motion.py --base RUN/pipeline [--seeds 8] [--steps 25] [--guidance 3]
+        [--frames 8] [--size 32] [--threads 1] [--device cpu] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from cinestudio.cameradiff.train_base import READABLE_MOVEMENTS
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--base", required=True)
+    ap.add_argument("--movement", nargs="*", default=list(READABLE_MOVEMENTS))
+    ap.add_argument("--seeds", type=int, default=8)
+    ap.add_argument("--seed0", type=int, default=1000, help="first seed (training evaluations use 100+)")
+    ap.add_argument("--steps", type=int, default=25)
+    ap.add_argument("--guidance", type=float, default=3.0)
+    ap.add_argument("--frames", type=int, default=8)
+    ap.add_argument("--size", type=int, default=32)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--gifs", default=None, help="folder for the first seed's samples")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from cinestudio.cameradiff.backend import BackendOptions, load_pipeline
+    from cinestudio.cameradiff.compose import ComposeOptions, compose
+    from cinestudio.cameradiff.render import motion_verdict
+    from cinestudio.taxonomy import load_taxonomy
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    tax = load_taxonomy("cinematic2k")
+    pipe = load_pipeline(args.base, BackendOptions(device=args.device))
+    t0 = time.perf_counter()
+    rows = {}
+    for m in args.movement:
+        prompt = tax.get("movement", m).prompts[0]
+        verdicts = []
+        for j in range(args.seeds):
+            res = compose(pipe, prompt, [], ComposeOptions(steps=args.steps, num_frames=args.frames, height=args.size,
+                                                           width=args.size, seed=args.seed0 + j,
+                                                           guidance_scale=args.guidance))
+            if args.gifs and j == 0:
+                from cinestudio.media.encode import write_gif
+
+                Path(args.gifs).mkdir(parents=True, exist_ok=True)
+                write_gif(Path(args.gifs) / f"{m}.gif", list(res.frames), fps=8)
+            verdicts.append(motion_verdict(res.frames)["verdict"])
+        rows[m] = {"prompt": prompt, "verdicts": verdicts, "follow": sum(v == m for v in verdicts) / len(verdicts)}
+        counts = collections.Counter(verdicts).most_common()
+        print(f"{m:10s} {rows[m]['follow']:.2f}  " + ", ".join(f"{k} {n}" for k, n in counts), flush=True)
+    moving = [m for m in rows if m != "static"]
+    summary = {"base": args.base, "seeds": args.seeds, "steps": args.steps, "guidance": args.guidance,
+               "frames": args.frames, "size": args.size, "movements": rows,
+               "follow_rate": sum(r["follow"] for r in rows.values()) / max(1, len(rows)),
+               "follow_rate_moving": sum(rows[m]["follow"] for m in moving) / max(1, len(moving)),
+               "elapsed_s": round(time.perf_counter() - t0, 1)}
+    print(f"follow rate {summary['follow_rate']:.2f} (moving: {summary['follow_rate_moving']:.2f}); "
+          f"{summary['elapsed_s']:.0f} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -106,14 +106,24 @@ def example_text(ex: Example, mode: str, tax: Taxonomy, rng: np.random.Generator
 class ExampleFrames:
     """Frames of examples at the training size: the clip's cached frames, then its variant."""
 
-    def __init__(self, cache_dir: str | os.PathLike[str] | None, num_frames: int, size: int):
-        self.cache = FrameCache(cache_dir, num_frames, size)
+    def __init__(self, cache_dir: str | os.PathLike[str] | None, num_frames: int, size: int, crop: float = 1.0):
+        """``crop`` < 1: frames are read at ``size / crop`` px and their centre ``size`` px kept — a
+        narrower field of view at native resolution, in which a camera move covers 1/crop times more
+        of the picture."""
+        if not 0 < crop <= 1:
+            raise UserInputError(str(crop), "crop must be in (0, 1]")
+        self.size = size
+        self.crop = crop
+        self.cache = FrameCache(cache_dir, num_frames, size if crop == 1 else int(round(size / crop)))
         self._mem: dict[str, np.ndarray] = {}
 
     def get(self, ex: Example) -> np.ndarray:
         base = self._mem.get(ex.item.key)
         if base is None:
             base, _ = self.cache.get(ex.item)
+            if self.crop != 1:
+                o = (base.shape[1] - self.size) // 2
+                base = np.ascontiguousarray(base[:, o:o + self.size, o:o + self.size])
             self._mem[ex.item.key] = base
         return augment.variant_frames(base, ex.variant)
 

@@ -6,24 +6,30 @@ motion that `media.motion` can read, at 32–64 px and 8 frames, on a CPU.
 
 Recipe (the defaults; see ``docs/cameradiff.md``):
 
-1. data — simulator clips (``cinestudio simulate DATA --per-class 40 --size 64 --frames 16``), 8
+1. data — simulator clips (``cinestudio simulate DATA --per-class 20 --size 64 --frames 16``), 8
    frames sampled uniformly per clip, fitted to ``size`` (32 px), used as is and with label-true
-   flips/reversals (`data.examples_for`), caption per clip (camera phrases included; a flipped or
-   reversed clip gets prompts of its transformed labels), 50 % of the time the neutral prompt
-   ``NEUTRAL_PROMPT`` and 10 % empty (classifier-free guidance);
-2. stage 1, VAE — the ``base`` preset's `AutoencoderKL` (2× downsampling at 32 px: 16×16×4 latents)
-   trained on single frames, L1 + MSE + 1e-6·KL, batch 32, AdamW 1e-3, ``vae_steps`` steps; then the
-   latent scaling factor is set to 1/std of the training latents;
-3. stage 2, UNet + motion modules from scratch — ε-prediction MSE with min-SNR-5 weighting on the
-   AnimateDiff DDPM schedule (linear β 0.00085–0.012, 1000 steps), batch ``batch_size`` clips,
-   AdamW ``lr`` with warm-up, EMA 0.999 of the weights (the saved pipeline uses the EMA); the text
-   encoder stays at its random initialisation (a fixed random text embedding is still a distinct
-   condition per prompt);
-4. optionally (``decoder_steps``), the VAE decoder alone is fine-tuned on the same frames with the
-   encoder frozen: the latents the UNet learnt stay exactly the same, the pictures get sharper —
-   the way to improve a run whose VAE stage was short without training the UNet again;
-5. every ``sample_every`` steps: samples (``samples/step_N_*.gif``) with the neutral prompt and one
-   camera prompt, and their optical-flow verdicts in ``metrics.jsonl``.
+   flips/reversals (`data.examples_for`); ``movements`` restricts training to clips of those moves
+   (a curriculum: the movement axis first, on the moves the flow estimator reads);
+2. text — ``text="movement"``: one of the taxonomy prompts of the clip's (transformed) movement,
+   the very strings a user or a LoRA prompts with (``caption``: the clip's caption), 20 % of the time
+   the neutral prompt ``NEUTRAL_PROMPT`` and 10 % empty (classifier-free guidance). The text
+   encoder is trained along (``text_lr``): at its random initialisation it gives "the camera pans to
+   the left" and "… to the right" embeddings at cosine 0.994, a condition the UNet hardly tells apart;
+3. stage 1, VAE — the ``base`` preset's `AutoencoderKL` (4× downsampling: 8×8×4 latents at 32 px)
+   trained on single frames, L1 + MSE + 1e-6·KL, AdamW 1e-3, ``vae_steps`` steps; then the latent
+   scaling factor is set to 1/std of the training latents. ``vae_from`` takes a trained VAE from
+   another pipeline or run instead (stage 1 skipped); ``init`` starts from a whole pipeline;
+4. stage 2, UNet + motion modules — ε-prediction MSE with min-SNR-5 weighting on the AnimateDiff
+   DDPM schedule (linear β 0.00085–0.012, 1000 steps), batch ``batch_size`` clips, AdamW ``lr`` with
+   warm-up (the motion modules, the only layers that mix frames, at ``motion_lr_scale``·lr), EMA of
+   the weights (the saved pipeline uses the EMA);
+5. optionally (``decoder_steps``), the VAE decoder alone is fine-tuned on the same frames with the
+   encoder frozen: the latents the UNet learnt stay exactly the same, the pictures get sharper;
+6. every ``sample_every`` steps: samples (``samples/step_N_{0,1}.gif``, the neutral prompt and one
+   camera prompt); every ``eval_every`` steps (default: with the samples) the prompt-following
+   evaluation (`evaluate`): per readable movement, ``eval_seeds`` samples prompted with it and the
+   optical-flow estimator's verdict on each — ``{"stage": "eval", "follow": {movement: rate}}`` in
+   ``metrics.jsonl``, the first seed's sample as ``samples/step_N_<movement>.gif``.
 
 The run folder: ``config.json``, ``metrics.jsonl``, ``checkpoints/{vae,unet}.safetensors`` (weights,
 EMA, optimizer, step: ``resume`` continues), ``samples/``, and ``pipeline/``: the trained AnimateDiff
@@ -85,6 +91,8 @@ class BaseTrainConfig:
     movements: list[str] | None = None  # train only on clips of these movements (None: all)
     motion_lr_scale: float = 1.0  # learning rate of the motion modules relative to `lr`
     text_lr: float = 1e-3  # train the text encoder along (0: keep it at its random initialisation)
+    crop: float = 1.0  # < 1: train on the centre of frames read at size/crop px (moves cover more of the picture)
+    motion_loss: float = 0.0  # weight of the loss on the frame-to-frame differences of the error
     vae_from: str | None = None  # take the trained VAE of this pipeline/run instead of stage 1
     eval_every: int | None = None  # prompt-following evaluation every N steps (None: at every sample)
     eval_seeds: int = 2
@@ -309,7 +317,7 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
                            for n in ("unet", "vae", "text_encoder")}}
     write_json_atomic(run / CONFIG_NAME, info)
     t_start = time.perf_counter()
-    frames = dmod.ExampleFrames(run / "cache", cfg.frames, cfg.size)
+    frames = dmod.ExampleFrames(run / "cache", cfg.frames, cfg.size, cfg.crop)
     frames.warm(examples, lambda d, t, m: progress(d, t, m), should_stop)
 
     def out_of_time() -> bool:
@@ -464,6 +472,10 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
         weight = torch.clamp(snr, max=cfg.min_snr) / snr if cfg.min_snr else torch.ones_like(snr)
         per = F.mse_loss(pred.float(), noise.float(), reduction="none").mean(dim=(1, 2, 3, 4))
         loss = (per * weight).mean()
+        if cfg.motion_loss:  # the error's frame-to-frame changes: where a static guess of a moving clip is wrong
+            err = (pred.float() - noise.float())
+            dt = (err[:, :, 1:] - err[:, :, :-1]).pow(2).mean(dim=(1, 2, 3, 4))
+            loss = loss + cfg.motion_loss * (dt * weight).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)

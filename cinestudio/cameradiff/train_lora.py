@@ -59,6 +59,7 @@ class LoraTrainConfig:
     warmup_steps: int = 20
     batch_size: int = 1
     resolution: int | None = None  # square; None: the base's native size
+    crop: float | None = None  # centre crop as in train-base (None: the base's own, from cinestudio_base.json)
     frames: int = 16
     seed: int = 0
     prompt: str = "class"
@@ -149,6 +150,17 @@ def preview(pipe, adapter: str, cfg: LoraTrainConfig, size: int, path: Path) -> 
     return motion_verdict(out.frames)
 
 
+def base_crop(base: str) -> float:
+    """The centre crop a `train-base` base was trained with (1.0 for any other base)."""
+    import json
+
+    path = Path(str(base)) / "cinestudio_base.json"
+    try:
+        return float(json.loads(path.read_text(encoding="utf-8")).get("config", {}).get("crop", 1.0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 1.0
+
+
 def train_lora(cfg: LoraTrainConfig, progress: ProgressFn | None = None, should_stop: StopFn | None = None,
                resume: bool = False) -> dict[str, Any]:
     """Train (or, with `resume`, continue) the LoRA of ``cfg.type``; returns a summary."""
@@ -210,10 +222,10 @@ def train_lora(cfg: LoraTrainConfig, progress: ProgressFn | None = None, should_
             "lora_file": lora_file, "status": "running", "base_info": describe_pipeline(pipe),
             "clips": len(items), "examples": len(examples), "variants": dmod.variant_counts(examples),
             "target_modules": len(targeted), "trainable_parameters": int(sum(p.numel() for p in params.values())),
-            "resolution": size}
+            "resolution": size, "crop": base_crop(cfg.base) if cfg.crop is None else cfg.crop}
     write_json_atomic(cfg_path, info)
 
-    frames = dmod.ExampleFrames(run / "cache", cfg.frames, size)
+    frames = dmod.ExampleFrames(run / "cache", cfg.frames, size, info["crop"])
     frames.warm(examples, lambda d, t, m: progress(d, t, m), should_stop)
     latents = dmod.LatentCache(pipe.vae, frames, device)
     noise_sched = _training_scheduler(pipe)

@@ -47,6 +47,8 @@ def train_cmd(
     lr: float = typer.Option(1e-4, "--lr"),
     batch_size: int = typer.Option(1, "--batch-size", min=1),
     resolution: int | None = typer.Option(None, "--resolution", help="Square training size (default: the base's)."),
+    crop: float | None = typer.Option(None, "--crop", help="Centre crop of the clips (default: the one the base was "
+                                      "trained with by train-base, else none)."),
     frames: int = typer.Option(16, "--frames", min=2),
     seed: int = typer.Option(0, "--seed"),
     prompt: str = typer.Option("class", "--prompt", help="Training text: class, caption, labels, empty, or a fixed text."),
@@ -69,7 +71,7 @@ def train_cmd(
     if out is None:
         out = _default_out(type_key) if not resume else _workspace().runs_dir / f"lora-{type_key}"
     config = LoraTrainConfig(type=type_key, data=str(data), base=base, out=str(out), rank=rank, alpha=alpha,
-                             target=target, steps=steps, lr=lr, batch_size=batch_size, resolution=resolution,
+                             target=target, steps=steps, lr=lr, batch_size=batch_size, resolution=resolution, crop=crop,
                              frames=frames, seed=seed, prompt=prompt, augment=augment, preview_every=preview_every,
                              preview_steps=preview_steps, checkpoint_every=checkpoint_every,
                              max_minutes=max_minutes, device=device, motion_adapter=motion_adapter, threads=threads)

@@ -39,6 +39,7 @@ LORA_OPTIONS: dict[str, type] = {
     "caption_dropout": float, "augment": bool, "preview_every": int, "preview_steps": int,
     "preview_prompt": str, "preview_guidance": float, "checkpoint_every": int, "log_every": int,
     "max_minutes": float, "max_clips": int, "motion_adapter": str, "gradient_checkpointing": bool, "scheme": str,
+    "crop": float,
 }
 BASE_OPTIONS: dict[str, type] = {
     "init": str, "preset": str, "size": int, "frames": int, "vae_steps": int, "vae_batch": int, "vae_lr": float,
@@ -46,9 +47,9 @@ BASE_OPTIONS: dict[str, type] = {
     "neutral_fraction": float, "empty_fraction": float, "augment": bool, "seed": int, "log_every": int,
     "checkpoint_every": int, "sample_every": int, "sample_steps": int, "max_minutes": float, "scheme": str,
     "text": str, "movements": list, "motion_lr_scale": float, "vae_from": str, "eval_every": int, "eval_seeds": int,
-    "eval_guidance": float, "text_lr": float,
+    "eval_guidance": float, "text_lr": float, "crop": float, "motion_loss": float,
 }
-NULLABLE = {"alpha", "resolution", "max_minutes", "max_clips", "motion_adapter", "init", "vae_from", "eval_every",
+NULLABLE = {"alpha", "resolution", "crop", "max_minutes", "max_clips", "motion_adapter", "init", "vae_from", "eval_every",
             "movements"}
 
 

@@ -165,7 +165,7 @@ def test_train_base_movement_curriculum_eval_and_vae_from(tmp_path, clips):
     cfg = BaseTrainConfig(data=str(clips), out=str(tmp_path / "b"), preset="test", size=16, frames=4, vae_steps=5,
                           steps=2, batch_size=2, log_every=1, sample_every=0, eval_every=2, eval_seeds=1,
                           sample_steps=2, movements=["static", "pan_left", "pan_right"], motion_lr_scale=3.0,
-                          vae_from=str(tmp_path / "a"), device="cpu")
+                          vae_from=str(tmp_path / "a"), crop=0.5, motion_loss=1.0, device="cpu")
     out = train_base(cfg)
     assert out["vae_steps_done"] == 0  # stage 1 skipped: the VAE came from run a
     assert not (tmp_path / "a" / "checkpoints" / "text.safetensors").exists()  # text_lr=0: frozen text encoder
@@ -187,6 +187,10 @@ def test_train_base_movement_curriculum_eval_and_vae_from(tmp_path, clips):
     lrs = {r["lr"] for r in records if "lr" in r}
     assert lrs  # the logged lr is the spatial layers'; the motion modules run at 3×
 
+    lora = train_lora(_cfg(out["pipeline"], clips, tmp_path / "lora", steps=1, checkpoint_every=1))
+    assert json.loads((tmp_path / "lora" / "config.json").read_text())["crop"] == 0.5  # the base's own crop
+    assert lora["status"] == "complete"
+
     tax = load_taxonomy("cinematic2k")
     from cinestudio.cameradiff.data import load_examples
 
@@ -196,3 +200,15 @@ def test_train_base_movement_curriculum_eval_and_vae_from(tmp_path, clips):
     named = [t for t in texts if t in moves]
     assert len(named) > 0.5 * len(texts) and "a scene" in texts and "" in texts
     assert all(moves[t] == ex.labels["movement"][0] for t, ex in zip(texts, examples * 20) if t in moves)
+
+
+def test_example_frames_crop(tmp_path, clips):
+    from cinestudio.cameradiff.data import ExampleFrames, load_examples
+    from cinestudio.taxonomy import load_taxonomy
+
+    _, examples = load_examples(str(clips), load_taxonomy("cinematic2k"))
+    ex = next(e for e in examples if e.variant == 1)
+    full = ExampleFrames(None, 4, 32).get(ex)
+    centre = ExampleFrames(None, 4, 16, crop=0.5).get(ex)
+    assert centre.shape == (4, 16, 16, 3)
+    np.testing.assert_array_equal(centre, full[:, 8:24, 8:24])  # the centre, flipped like the whole

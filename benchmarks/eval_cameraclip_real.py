@@ -9,8 +9,10 @@ handheld shake). 16 frames at 128×96, H.264, written with a ``labels.jsonl`` (m
 
     python benchmarks/eval_cameraclip_real.py RUN [--data DIR] [--json]
 
-Prints top-1 accuracy and direction flips of CameraCLIP and of ``estimate_motion`` (the
-``cinestudio motion`` estimator, on all 16 frames; CameraCLIP samples its 8), per condition.
+Prints top-1 accuracy and direction flips of CameraCLIP (as the run classifies: with its estimator
+prior on movement when it has one; ``cameraclip_learned``: the learned model alone) and of
+``estimate_motion`` (the ``cinestudio motion`` estimator, on all 16 frames; CameraCLIP samples its
+8), per condition.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("run", type=Path)
     ap.add_argument("--data", type=Path, default=None, help="Folder for the clips (made when empty).")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--movement-prior", type=float, default=None,
+                    help="Estimator-prior bonus (default: the run's own; 0: the learned model alone).")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
@@ -88,9 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     truth = {e["file"]: (e["movement"], e["condition"]) for e in entries}
 
     t0 = time.perf_counter()
-    result = evaluate(args.run, data, cache=Path(tempfile.mkdtemp(prefix="real_cache_")))
+    result = evaluate(args.run, data, cache=Path(tempfile.mkdtemp(prefix="real_cache_")),
+                      movement_prior=args.movement_prior)
     clip_s = time.perf_counter() - t0
     clip_pred = {p["file"]: p["movement"] for p in result["predictions"]}
+    learned_pred = {p["file"]: p.get("movement_learned", p["movement"]) for p in result["predictions"]}
 
     t0 = time.perf_counter()
     motion_pred = {}
@@ -100,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     motion_s = time.perf_counter() - t0
 
     out = {"data": str(data), "n": len(entries), "moves": list(MOVES),
-           "cameraclip": {**summarise(clip_pred, truth), "seconds": round(clip_s, 1)},
+           "cameraclip": {**summarise(clip_pred, truth), "seconds": round(clip_s, 1),
+                          "movement_prior": result["movement_prior"]},
+           "cameraclip_learned": summarise(learned_pred, truth),
            "motion_estimator": {**summarise(motion_pred, truth), "seconds": round(motion_s, 1)},
            "cameraclip_errors": sorted(f"{f}->{p}" for f, p in clip_pred.items() if p != truth[f][0]),
            "motion_errors": sorted(f"{f}->{p}" for f, p in motion_pred.items() if p != truth[f][0])}
@@ -109,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"{out['n']} real-photo clips ({', '.join(MOVES)}) in {data}")
     print(f"{'':<18}" + "".join(f"{c:>16}" for c in list(CONDITIONS) + ["all"]))
-    for who in ("cameraclip", "motion_estimator"):
+    for who in ("cameraclip", "cameraclip_learned", "motion_estimator"):
         row = out[who]
         print(f"{who:<18}" + "".join(f"{row[c]['top1']:>9.3f} f{row[c]['flip_rate'] or 0:>5.1%}"
                                      for c in list(CONDITIONS) + ["all"]))

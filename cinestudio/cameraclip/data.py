@@ -200,10 +200,29 @@ class ClipTable:
 
 
 def load_table(items: Iterable[ClipItem], cache: FrameCache, progress: ProgressFn | None = None,
-               should_stop: StopFn | None = None, what: str = "frames") -> ClipTable:
+               should_stop: StopFn | None = None, what: str = "frames", workers: int = 1) -> ClipTable:
+    """Frames and raw motion of `items`, from the cache or computed (by `workers` threads: decoding
+    and optical flow release the GIL, so uncached clips go ~`workers`× faster)."""
     items = list(items)
     frames, motion = [], []
-    for i, item in enumerate(items):
+    if workers > 1 and len(items) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            pending = [pool.submit(cache.get, item) for item in items[:2 * workers]]
+            for i in range(len(items)):
+                if should_stop is not None and should_stop():
+                    for fut in pending:
+                        fut.cancel()
+                    check_stop(should_stop)
+                f, m = pending.pop(0).result()
+                if i + 2 * workers < len(items):
+                    pending.append(pool.submit(cache.get, items[i + 2 * workers]))
+                frames.append(f)
+                motion.append(m)
+                if progress is not None:
+                    progress(i + 1, len(items), what)
+    for i, item in enumerate(items[len(frames):], len(frames)):
         check_stop(should_stop)
         f, m = cache.get(item)
         frames.append(f)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
-import sys
 
 import cv2
 import numpy as np
@@ -48,9 +47,20 @@ def raw_dim(version: int = MOTION_VERSION) -> int:
     return V1_RAW_DIM if version == 1 else RAW_DIM
 
 
+_SHARPNESS = (GLOBAL_DIM + 4, GLOBAL_DIM + 5)
+
+
+def model_columns(version: int = MOTION_VERSION) -> list[int]:
+    """The raw columns a model of this feature version reads. Version 2 leaves out the sharpness
+    change: magnifying a real photograph (a zoom in) blurs it, which a model trained on rendered
+    clips (rendered sharp at every focal length) took for a dolly; the frames show rack focus."""
+    cols = list(range(raw_dim(version)))
+    return cols if version == 1 else [c for c in cols if c not in _SHARPNESS]
+
+
 def motion_dim(version: int = MOTION_VERSION) -> int:
     """Model input features per frame pair for a feature version."""
-    return 2 * raw_dim(version)
+    return 2 * len(model_columns(version))
 
 
 MOTION_DIM = motion_dim()
@@ -164,26 +174,30 @@ def raw_motion(frames: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=1)
 def fingerprint() -> str:
-    """A short hash of the code that computes the motion features (this module and the global
-    motion estimator): frame caches are keyed by it, and a run records the one it was trained with,
-    since a model only understands the features it learned from."""
+    """A short hash of the code that computes the raw motion features (`fit_frames`, `raw_motion`
+    and its helpers here, and the global motion estimator): frame caches are keyed by it, and a run
+    records the one it was trained with, since a model only understands the features it learned
+    from. (How raw features are encoded for a model is not cached and not part of it.)"""
     from cinestudio.media import motion
 
     digest = hashlib.sha1()
-    for module in (sys.modules[__name__], motion):
-        digest.update(inspect.getsource(module).encode("utf-8"))
+    for obj in (fit_frames, _sharpness, local_motion, _grid_geometry, grid_motion, raw_motion, motion):
+        digest.update(inspect.getsource(obj).encode("utf-8"))
+    digest.update(repr((GLOBAL_DIM, LOCAL_DIM, GRID, GRID_BASELINE, GRID_DIM)).encode("utf-8"))
     return digest.hexdigest()[:12]
 
 
 def encode_motion(raw: np.ndarray, version: int = MOTION_VERSION) -> np.ndarray:
-    """``(..., RAW_DIM)`` raw motion → ``(..., motion_dim(version))`` model features (a version-1
-    model reads the first `V1_RAW_DIM` raw columns)."""
+    """``(..., RAW_DIM)`` raw motion → ``(..., motion_dim(version))`` model features (the raw
+    columns of `model_columns`)."""
     d = raw_dim(version)
-    raw = np.asarray(raw, dtype=np.float32)[..., :d]
-    if raw.shape[-1] != d:
+    raw = np.asarray(raw, dtype=np.float32)
+    if raw.shape[-1] < d:
         raise ValueError(f"raw motion has {raw.shape[-1]} columns, feature version {version} needs {d}")
-    logs = np.sign(raw) * np.log1p(np.abs(raw) / _LOG_TAU[:d])
-    return np.concatenate([np.clip(raw * _LINEAR[:d], -5, 5), logs], axis=-1).astype(np.float32)
+    cols = model_columns(version)
+    raw = raw[..., cols]
+    logs = np.sign(raw) * np.log1p(np.abs(raw) / _LOG_TAU[cols])
+    return np.concatenate([np.clip(raw * _LINEAR[cols], -5, 5), logs], axis=-1).astype(np.float32)
 
 
 def motion_features(frames: np.ndarray, version: int = MOTION_VERSION) -> np.ndarray:

@@ -16,6 +16,7 @@ import torch
 from cinestudio.cameraclip import features
 from cinestudio.cameraclip.checkpoint import load_checkpoint
 from cinestudio.cameraclip.model import CameraCLIP
+from cinestudio.cameraclip.prior import movement_bonus
 from cinestudio.cameraclip.registry import ModelSpec
 from cinestudio.errors import UserInputError
 from cinestudio.taxonomy import AXES, DEFAULT_SCHEME, Taxonomy, load_taxonomy
@@ -44,6 +45,12 @@ class LoadedRun:
     config: dict
     path: Path | None = None
     _class_cache: dict | None = None
+
+    @property
+    def movement_prior(self) -> float:
+        """The run's estimator-prior bonus on movement (`cinestudio.cameraclip.prior`; 0 for runs
+        trained before it existed)."""
+        return float((self.config.get("train") or {}).get("movement_prior") or 0.0)
 
     def class_embeddings(self, axis: str) -> tuple[list[str], torch.Tensor]:
         if self._class_cache is None:
@@ -105,17 +112,23 @@ def _as_clips(frames: np.ndarray) -> tuple[np.ndarray, bool]:
     return frames, False
 
 
-def prepare_clip(model: CameraCLIP, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Any number of uint8 frames → the model's T frames at its size, and their motion features."""
+def prepare_clip_raw(model: CameraCLIP, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Any number of uint8 frames → the model's T frames at its size, and their raw motion
+    ``(T-1, RAW_DIM)`` (zeros when the model does not use motion)."""
     frames = np.asarray(frames)
     t = model.spec.num_frames
     if frames.shape[0] != t:
         idx = np.linspace(0, frames.shape[0] - 1, t).round().astype(int)
         frames = frames[idx]
     fitted = model.prepare_frames(frames)
-    motion = features.motion_features(fitted, model.spec.motion_features) if model.uses_motion else np.zeros(
-        (t - 1, model.motion_dim), np.float32)
-    return fitted, motion
+    raw = features.raw_motion(fitted) if model.uses_motion else np.zeros((t - 1, features.RAW_DIM), np.float32)
+    return fitted, raw
+
+
+def prepare_clip(model: CameraCLIP, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Any number of uint8 frames → the model's T frames at its size, and their motion features."""
+    fitted, raw = prepare_clip_raw(model, frames)
+    return fitted, model.encode_motion(raw)
 
 
 @torch.no_grad()
@@ -162,14 +175,22 @@ def score_frames(model: CameraCLIP | LoadedRun, frames: np.ndarray, texts: list[
 
 @torch.no_grad()
 def classify_frames(run: LoadedRun, frames: np.ndarray, axes: tuple[str, ...] = AXES) -> dict:
-    """Per axis, classes ranked by probability (softmax of scaled similarities over the axis)."""
-    video = embed_clips(run.model, frames)[0]
-    scale = run.model.logit_scale.exp().clamp(max=100.0)
+    """Per axis, classes ranked by probability (softmax of scaled similarities over the axis; for
+    movement, with the run's estimator prior when it has one: `cinestudio.cameraclip.prior`)."""
+    m = run.model
+    clips, _ = _as_clips(frames)
+    fitted, raw = prepare_clip_raw(m, clips[0])
+    video = embed_prepared(m, fitted[None], m.encode_motion(raw)[None])[0]
+    scale = m.logit_scale.exp().clamp(max=100.0)
     result = {}
     for axis in axes:
         keys, text = run.class_embeddings(axis)
         sims = text @ video
-        probs = torch.softmax(scale * sims, dim=0)
+        logits = scale * sims
+        if axis == "movement" and run.movement_prior > 0 and m.uses_motion:
+            bonus = movement_bonus(raw[None], keys, run.movement_prior)[0]
+            logits = torch.log_softmax(logits, dim=0) + torch.as_tensor(bonus, device=logits.device)
+        probs = torch.softmax(logits, dim=0)
         order = torch.argsort(probs, descending=True).tolist()
         result[axis] = [{"key": keys[i], "score": round(float(probs[i]), 4),
                          "similarity": round(float(sims[i]), 4)} for i in order]

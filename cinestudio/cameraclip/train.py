@@ -40,6 +40,7 @@ from cinestudio.cameraclip.data import ClipTable, FrameCache, load_items, load_t
 from cinestudio.cameraclip.infer import CONFIG_NAME, LAST_CHECKPOINT, WEIGHTS_NAME, resolve_device
 from cinestudio.cameraclip.model import CameraCLIP
 from cinestudio.cameraclip.plots import training_plot
+from cinestudio.cameraclip.prior import movement_bonus
 from cinestudio.cameraclip.pooling import DEFAULT_POOLING, POOLINGS
 from cinestudio.cameraclip.registry import DEFAULT_MODEL, ModelSpec
 from cinestudio.errors import UserInputError
@@ -70,6 +71,7 @@ class TrainConfig:
     num_frames: int = 8
     val_fraction: float = 0.1
     caption_weight: float = 0.25
+    movement_prior: float = 0.0  # estimator-prior bonus on movement at inference (cameraclip.prior)
     flip: bool = True
     reverse: bool = True
     jitter: bool = True
@@ -183,8 +185,11 @@ def soft_clip_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 # ---- evaluation used during training and by `evaluate` --------------------------------------------
 @torch.no_grad()
-def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size: int = 64) -> dict:
-    """Per axis: predicted class index per clip (video → the axis's class texts)."""
+def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size: int = 64,
+                  movement_prior: float = 0.0) -> dict:
+    """Per axis: predicted class index per clip (video → the axis's class texts). With
+    `movement_prior` > 0, movement is the ensemble with the classical estimator
+    (`cinestudio.cameraclip.prior`); ``pred_learned`` is then the model's own choice."""
     from cinestudio.cameraclip.infer import class_embeddings, embed_prepared
 
     was_training = model.training
@@ -194,7 +199,12 @@ def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size
     for axis in AXES:
         keys, text = class_embeddings(model, tax, axis)
         sims = video @ text.T
-        out[axis] = {"keys": keys, "pred": sims.argmax(1).cpu().numpy(), "sims": sims.cpu().numpy()}
+        pred = sims.argmax(1).cpu().numpy()
+        out[axis] = {"keys": keys, "pred": pred, "pred_learned": pred, "sims": sims.cpu().numpy()}
+        if axis == "movement" and movement_prior > 0 and model.uses_motion and len(table):
+            scale = model.logit_scale.exp().clamp(max=100.0)
+            logp = torch.log_softmax(scale * sims, dim=1).cpu().numpy()
+            out[axis]["pred"] = (logp + movement_bonus(table.motion, keys, movement_prior)).argmax(1)
     model.train(was_training)
     return out
 
@@ -311,10 +321,11 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
     metrics = run / METRICS_NAME
 
     progress(0, len(train_items) + len(val_items), "caching frames")
+    workers = max(1, min(4, config.threads or os.cpu_count() or 1))
     train_table = load_table(train_items, cache, lambda d, t, m: progress(d, t + len(val_items), m), should_stop,
-                             "caching frames")
+                             "caching frames", workers)
     val_table = load_table(val_items, cache, lambda d, t, m: progress(len(train_items) + d, len(train_items) + t, m),
-                           should_stop, "caching frames")
+                           should_stop, "caching frames", workers)
 
     # labels of the 4 variants, as multi-hot per axis: (variant, N, C)
     variants = [[augment.variant_labels(it.labels, v) for it in train_items] for v in range(4)]
@@ -340,7 +351,8 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
                         extra={"elapsed_s": round(elapsed(), 2)})
 
     def validate() -> dict:
-        r1 = retrieval_r1(predict_table(model, tax, val_table), val_table, tax) if len(val_table) else {}
+        r1 = retrieval_r1(predict_table(model, tax, val_table, movement_prior=config.movement_prior), val_table,
+                          tax) if len(val_table) else {}
         _write_metrics(metrics, {"step": step, "epoch": max(0, step - 1) // batcher.per_epoch, "val_r1": r1,
                                  "elapsed_s": round(elapsed(), 1)})
         _plot(run)

@@ -36,6 +36,7 @@ def train_cmd(
     max_minutes: float | None = typer.Option(None, "--max-minutes", help="Time budget of the training loop: the learning rate anneals to 0 by then (or by the last epoch, whichever comes first)."),
     threads: int | None = typer.Option(None, "--threads", help="torch CPU threads."),
     cache: Path | None = typer.Option(None, "--cache", help="Frame cache folder (default RUN/cache)."),
+    movement_prior: float | None = typer.Option(None, "--movement-prior", help="Bonus (nats) on the classical motion estimator's movement class when classifying; 0: the learned model alone."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -45,6 +46,8 @@ def train_cmd(
     config = TrainConfig(data=str(data), out=str(out), model=model, pretrained=pretrained, pooling=pooling,
                          recipe=recipe, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
                          max_minutes=max_minutes, threads=threads, cache=str(cache) if cache else None)
+    if movement_prior is not None:
+        config.movement_prior = movement_prior
     with progress_bar(not as_json, "training") as bar:
         summary = train(config, bar, resume=resume)
     if as_json:
@@ -62,13 +65,14 @@ def eval_cmd(
     data: Path = typer.Option(..., "--data", help="Simulator output folder or export manifest."),
     report: Path | None = typer.Option(None, "--report", help="Folder for confusion.png (default RUN/eval)."),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+    movement_prior: float | None = typer.Option(None, "--movement-prior", help="Estimator-prior bonus on movement (default: the run's; 0: the learned model alone)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Retrieval R@1 per axis, confusion matrices and direction flip rates."""
     from cinestudio.cameraclip.evaluate import evaluate
 
     with progress_bar(not as_json, "evaluating") as bar:
-        result = evaluate(run, data, report_dir=report, device=device, progress=bar)
+        result = evaluate(run, data, report_dir=report, device=device, progress=bar, movement_prior=movement_prior)
     if as_json:
         emit_json(result)
         return

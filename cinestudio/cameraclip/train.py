@@ -80,7 +80,7 @@ class TrainConfig:
     full_frames_fraction: float = 0.15  # the last steps encode all frames, as inference does
     checkpoint_every: int = 100
     log_every: int = 10
-    max_minutes: float | None = None  # time budget of the training loop (after frame caching)
+    max_minutes: float | None = 15.0  # time budget of the training loop (after frame caching); None: epochs only
     threads: int | None = None
     scheme: str = DEFAULT_SCHEME
     cache: str | None = None

@@ -33,7 +33,7 @@ def train_cmd(
     lr: float = typer.Option(1e-3, "--lr"),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
-    max_minutes: float | None = typer.Option(None, "--max-minutes", help="Time budget of the training loop: the learning rate anneals to 0 by then (or by the last epoch, whichever comes first)."),
+    max_minutes: float = typer.Option(15.0, "--max-minutes", min=0.0, help="Time budget of the training loop in minutes (after frame caching): the learning rate anneals to 0 by then, or by the last epoch, whichever comes first; 0: no budget."),
     threads: int | None = typer.Option(None, "--threads", help="torch CPU threads."),
     cache: Path | None = typer.Option(None, "--cache", help="Frame cache folder (default RUN/cache)."),
     movement_prior: float | None = typer.Option(None, "--movement-prior", help="Bonus (nats) on the classical motion estimator's movement class when classifying; 0: the learned model alone."),
@@ -45,7 +45,7 @@ def train_cmd(
 
     config = TrainConfig(data=str(data), out=str(out), model=model, pretrained=pretrained, pooling=pooling,
                          recipe=recipe, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
-                         max_minutes=max_minutes, threads=threads, cache=str(cache) if cache else None)
+                         max_minutes=max_minutes or None, threads=threads, cache=str(cache) if cache else None)
     if movement_prior is not None:
         config.movement_prior = movement_prior
     with progress_bar(not as_json, "training") as bar:

@@ -85,6 +85,7 @@ class BaseTrainConfig:
     warmup_steps: int = 200
     ema: float = 0.999
     min_snr: float = 5.0
+    prediction: str | None = None  # epsilon | v_prediction (None: the start pipeline's; a new preset: epsilon)
     neutral_fraction: float = 0.2
     empty_fraction: float = 0.1
     text: str = "movement"  # movement: a prompt of the clip's movement; caption; labels (see `_texts`)
@@ -417,7 +418,12 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
         _trim_metrics(run, "unet", step0)
         if text_opt is not None and (run / TEXT_CKPT).is_file():
             load_checkpoint(run / TEXT_CKPT, text_holder, text_opt)
+    if cfg.prediction:  # the saved scheduler says it, so sampling, LoRA training and CLIPLoRA's x̂0 follow
+        if cfg.prediction not in ("epsilon", "v_prediction"):
+            raise UserInputError(cfg.prediction, "prediction must be epsilon or v_prediction")
+        pipe.scheduler.register_to_config(prediction_type=cfg.prediction)
     noise_sched = DDPMScheduler.from_config(pipe.scheduler.config)
+    v_pred = noise_sched.config.prediction_type == "v_prediction"
     alphas = noise_sched.alphas_cumprod.to(device)
     text_cache: dict[str, Any] = {}
 
@@ -469,11 +475,17 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
             text_opt.zero_grad(set_to_none=True)
         pred = unet(noisy, t, encoder_hidden_states=emb).sample
         snr = alphas[t] / (1 - alphas[t])
-        weight = torch.clamp(snr, max=cfg.min_snr) / snr if cfg.min_snr else torch.ones_like(snr)
-        per = F.mse_loss(pred.float(), noise.float(), reduction="none").mean(dim=(1, 2, 3, 4))
+        # min-SNR-γ: the x̂0 error weighted by min(snr, γ) — ε-prediction carries it ×snr, v ×(snr+1). With
+        # ε at high noise (where the layout, and so the camera move, is decided) that is ~0.005: v gives ~1.
+        target = noise_sched.get_velocity(x0, noise, t) if v_pred else noise
+        if cfg.min_snr:
+            weight = torch.clamp(snr, max=cfg.min_snr) / (snr + 1 if v_pred else snr)
+        else:
+            weight = torch.ones_like(snr)
+        per = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3, 4))
         loss = (per * weight).mean()
         if cfg.motion_loss:  # the error's frame-to-frame changes: where a static guess of a moving clip is wrong
-            err = (pred.float() - noise.float())
+            err = (pred.float() - target.float())
             dt = (err[:, :, 1:] - err[:, :, :-1]).pow(2).mean(dim=(1, 2, 3, 4))
             loss = loss + cfg.motion_loss * (dt * weight).mean()
         opt.zero_grad(set_to_none=True)

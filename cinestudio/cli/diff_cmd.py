@@ -168,6 +168,8 @@ def train_base_cmd(
     neutral_fraction: float = typer.Option(0.2, "--neutral-fraction", help="Share of the neutral prompt 'a scene'."),
     motion_lr_scale: float = typer.Option(1.0, "--motion-lr-scale", help="Motion modules' learning rate / --lr."),
     ema: float = typer.Option(0.999, "--ema", help="EMA decay of the weights the pipeline is saved with."),
+    prediction: str | None = typer.Option(None, "--prediction", help="epsilon or v_prediction (default: the start "
+                                          "pipeline's; a new base: epsilon)."),
     crop: float = typer.Option(1.0, "--crop", help="Train on the centre of frames read at size/crop px (< 1: "
                                "camera moves cover 1/crop times more of the picture)."),
     motion_loss: float = typer.Option(0.0, "--motion-loss", help="Weight of a loss on the frame-to-frame "
@@ -189,7 +191,7 @@ def train_base_cmd(
                              vae_batch=vae_batch, decoder_steps=decoder_steps, checkpoint_every=checkpoint_every, steps=steps, batch_size=batch_size, lr=lr, seed=seed, max_minutes=max_minutes,
                              sample_every=sample_every, device=device, threads=threads, eval_every=eval_every, eval_seeds=eval_seeds,
                              text=text, movements=list(movement) if movement else None,
-                             neutral_fraction=neutral_fraction, motion_lr_scale=motion_lr_scale, ema=ema, text_lr=text_lr, crop=crop, motion_loss=motion_loss, vae_from=vae_from)
+                             neutral_fraction=neutral_fraction, motion_lr_scale=motion_lr_scale, ema=ema, text_lr=text_lr, crop=crop, motion_loss=motion_loss, prediction=prediction, vae_from=vae_from)
     with progress_bar(not as_json, "training base") as bar:
         summary = train_base(config, bar, resume=resume)
     if as_json:

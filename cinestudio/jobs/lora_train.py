@@ -47,9 +47,9 @@ BASE_OPTIONS: dict[str, type] = {
     "neutral_fraction": float, "empty_fraction": float, "augment": bool, "seed": int, "log_every": int,
     "checkpoint_every": int, "sample_every": int, "sample_steps": int, "max_minutes": float, "scheme": str,
     "text": str, "movements": list, "motion_lr_scale": float, "vae_from": str, "eval_every": int, "eval_seeds": int,
-    "eval_guidance": float, "text_lr": float, "crop": float, "motion_loss": float,
+    "eval_guidance": float, "text_lr": float, "crop": float, "motion_loss": float, "prediction": str,
 }
-NULLABLE = {"alpha", "resolution", "crop", "max_minutes", "max_clips", "motion_adapter", "init", "vae_from", "eval_every",
+NULLABLE = {"alpha", "resolution", "crop", "prediction", "max_minutes", "max_clips", "motion_adapter", "init", "vae_from", "eval_every",
             "movements"}
 
 

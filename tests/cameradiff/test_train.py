@@ -165,7 +165,8 @@ def test_train_base_movement_curriculum_eval_and_vae_from(tmp_path, clips):
     cfg = BaseTrainConfig(data=str(clips), out=str(tmp_path / "b"), preset="test", size=16, frames=4, vae_steps=5,
                           steps=2, batch_size=2, log_every=1, sample_every=0, eval_every=2, eval_seeds=1,
                           sample_steps=2, movements=["static", "pan_left", "pan_right"], motion_lr_scale=3.0,
-                          vae_from=str(tmp_path / "a"), crop=0.5, motion_loss=1.0, device="cpu")
+                          vae_from=str(tmp_path / "a"), crop=0.5, motion_loss=1.0, prediction="v_prediction",
+                          device="cpu")
     out = train_base(cfg)
     assert out["vae_steps_done"] == 0  # stage 1 skipped: the VAE came from run a
     assert not (tmp_path / "a" / "checkpoints" / "text.safetensors").exists()  # text_lr=0: frozen text encoder
@@ -176,6 +177,7 @@ def test_train_base_movement_curriculum_eval_and_vae_from(tmp_path, clips):
     va = load_pipeline(first["pipeline"], device="cpu").vae
     vb = load_pipeline(out["pipeline"], device="cpu").vae
     assert vb.config.scaling_factor == va.config.scaling_factor
+    assert load_pipeline(out["pipeline"], device="cpu").scheduler.config.prediction_type == "v_prediction"
     assert all(np.array_equal(v.numpy(), vb.state_dict()[k].numpy()) for k, v in va.state_dict().items())
     info = json.loads((tmp_path / "b" / "config.json").read_text())
     assert info["examples"] == 12  # static, pan_left, pan_right × 4 variants (the zooms left out)

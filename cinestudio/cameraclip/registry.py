@@ -1,6 +1,6 @@
 """Which open_clip architecture CameraCLIP wraps, and how it is built (from scratch or pretrained).
 
-The default, ``cameraclip-tiny``, is a small architecture registered from a JSON config shipped in
+The default, ``cameraclip-tiny-rn`` (a small ResNet; ``cameraclip-tiny`` is a small ViT), is registered from a JSON config shipped in
 ``resources/cameraclip/`` (``open_clip.add_model_config``) and trained from scratch, since nothing
 can be downloaded here. A user with weights picks any open_clip architecture and a pretrained tag
 or local checkpoint (``--model ViT-B-32 --pretrained openai`` or ``--pretrained /path/to.pt``);
@@ -79,7 +79,7 @@ def create_clip(model: str = DEFAULT_MODEL, pretrained: str | None = None, devic
 
     register_models()
     if model.replace("/", "-") not in open_clip.list_models():
-        raise UserInputError(model, "unknown open_clip architecture (try cameraclip-tiny, ViT-B-32, ...)")
+        raise UserInputError(model, "unknown open_clip architecture (try cameraclip-tiny-rn, cameraclip-tiny, ViT-B-32, ...)")
     if pretrained and not Path(pretrained).is_file() and pretrained not in open_clip.list_pretrained_tags_by_model(model):
         raise UserInputError(pretrained, f"neither a checkpoint file nor a pretrained tag of {model} "
                                          f"(tags: {', '.join(open_clip.list_pretrained_tags_by_model(model)) or 'none'})")

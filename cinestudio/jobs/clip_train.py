@@ -9,7 +9,7 @@ Configuration (JSON; defaults filled in by `validate_config`):
                 manifest file — relative to the workspace, or absolute — or ``workspace:annotated``
                 / ``workspace:verified``: the workspace's clips at that stage, exported into the
                 run folder when the job starts
-``model``       open_clip architecture (default ``cameraclip-tiny``, trained from scratch)
+``model``       open_clip architecture (default ``cameraclip-tiny-rn``, trained from scratch)
 ``pretrained``  open_clip tag or weights file (null: from scratch)
 ``pooling``     ``motion`` (default), ``temporal`` or ``mean``
 ``epochs``, ``batch_size``, ``lr``, ``seed``, ``num_frames``, ``val_fraction``

@@ -56,7 +56,7 @@ class TrainForm(QGroupBox):
         self.model.setEditable(True)
         self.model.addItems(list(dict.fromkeys([*local_models(), *EXTRA_MODELS])))
         self.model.setCurrentText(DEFAULTS["model"])
-        self.model.setToolTip("open_clip architecture; cameraclip-tiny trains from scratch on a CPU in minutes")
+        self.model.setToolTip("open_clip architecture; cameraclip-tiny-rn (default) and cameraclip-tiny train from scratch on a CPU in minutes")
         self.pooling = QComboBox()
         for name in POOLINGS:
             self.pooling.addItem(name, name)

@@ -475,8 +475,9 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
             text_opt.zero_grad(set_to_none=True)
         pred = unet(noisy, t, encoder_hidden_states=emb).sample
         snr = alphas[t] / (1 - alphas[t])
-        # min-SNR-γ: the x̂0 error weighted by min(snr, γ) — ε-prediction carries it ×snr, v ×(snr+1). With
-        # ε at high noise (where the layout, and so the camera move, is decided) that is ~0.005: v gives ~1.
+        # min-SNR-γ weights the x̂0 error by min(snr, γ) whatever the parametrisation (ε carries it ×snr, v
+        # ×(snr+1)); ~0.005 at the noisiest steps, where the layout (and the camera move) is decided.
+        # ``min_snr=0``: no weighting — ε then weighs the x̂0 error by snr, v by snr+1 (≥ 1).
         target = noise_sched.get_velocity(x0, noise, t) if v_pred else noise
         if cfg.min_snr:
             weight = torch.clamp(snr, max=cfg.min_snr) / (snr + 1 if v_pred else snr)

@@ -170,6 +170,8 @@ def train_base_cmd(
     ema: float = typer.Option(0.999, "--ema", help="EMA decay of the weights the pipeline is saved with."),
     prediction: str | None = typer.Option(None, "--prediction", help="epsilon or v_prediction (default: the start "
                                           "pipeline's; a new base: epsilon)."),
+    min_snr: float = typer.Option(5.0, "--min-snr", help="min-SNR-γ loss weighting (0: none; with v_prediction "
+                                  "that weighs the noisiest steps' x̂0 error ~1 instead of ~0.005)."),
     crop: float = typer.Option(1.0, "--crop", help="Train on the centre of frames read at size/crop px (< 1: "
                                "camera moves cover 1/crop times more of the picture)."),
     motion_loss: float = typer.Option(0.0, "--motion-loss", help="Weight of a loss on the frame-to-frame "
@@ -191,7 +193,7 @@ def train_base_cmd(
                              vae_batch=vae_batch, decoder_steps=decoder_steps, checkpoint_every=checkpoint_every, steps=steps, batch_size=batch_size, lr=lr, seed=seed, max_minutes=max_minutes,
                              sample_every=sample_every, device=device, threads=threads, eval_every=eval_every, eval_seeds=eval_seeds,
                              text=text, movements=list(movement) if movement else None,
-                             neutral_fraction=neutral_fraction, motion_lr_scale=motion_lr_scale, ema=ema, text_lr=text_lr, crop=crop, motion_loss=motion_loss, prediction=prediction, vae_from=vae_from)
+                             neutral_fraction=neutral_fraction, motion_lr_scale=motion_lr_scale, ema=ema, text_lr=text_lr, crop=crop, motion_loss=motion_loss, prediction=prediction, min_snr=min_snr, vae_from=vae_from)
     with progress_bar(not as_json, "training base") as bar:
         summary = train_base(config, bar, resume=resume)
     if as_json:

@@ -41,7 +41,8 @@ from cinestudio.media.shots import cuts_in_frames, shots_from_cuts
 from cinestudio.progress import Cancelled, ProgressFn, StopFn
 
 ANALYSIS_SIDE = 256      # decode size (longest side): the shot detector's own analysis size
-MOTION_SIDE = 128        # motion estimation size (longest side)
+MOTION_SIDE = 96         # motion estimation size (longest side): on 65 real-photo move shots 96 px
+                         # read 54 right and 128 px 53, for ~40 % less optical-flow CPU
 MOTION_RATE = 5.0        # motion bursts: about this many frame pairs analysed per second (8 read
                          # no more shots right than 5 on 65 real-photo moves, for 1.2x the CPU)
 BURST = 5                # consecutive frames per burst (4 pairs; parallax over the burst)

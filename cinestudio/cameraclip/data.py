@@ -120,6 +120,46 @@ def load_items(data: str | os.PathLike[str], taxonomy: Taxonomy | None = None) -
     return items
 
 
+def write_manifest(sources: Iterable[str | os.PathLike[str]], out: str | os.PathLike[str],
+                   taxonomy: Taxonomy | None = None) -> int:
+    """Combine simulator outputs and manifests into one JSON-lines manifest at `out` (the format
+    `load_items` reads), so one training run can use several data sets. Clip paths are written
+    relative to `out`'s folder; a clip listed twice (same file and range) is kept once; each
+    source is checked whole before anything is written, and `out` is written atomically.
+    Returns the number of clips written."""
+    out = Path(out)
+    seen: set[tuple[str, int, int | None]] = set()
+    lines: list[str] = []
+    for source in sources:
+        for item in load_items(source, taxonomy):
+            key = (str(item.path.resolve()), item.start, item.end)
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                file = os.path.relpath(item.path.resolve(), out.resolve().parent)
+            except ValueError:   # another drive (Windows): no relative path exists
+                file = str(item.path.resolve())
+            entry: dict = {"file": Path(file).as_posix()}
+            for axis in AXES:
+                keys = item.labels.get(axis, ())
+                entry[axis] = (keys[0] if len(keys) == 1 else list(keys)) if keys else None
+            if item.caption:
+                entry["caption"] = item.caption
+            if item.split:
+                entry["split"] = item.split
+            if item.start or item.end is not None:
+                entry["start"], entry["end"] = item.start, item.end
+            if item.labels_hold:
+                entry["labels_hold"] = "every_frame"
+            lines.append(json.dumps(entry, ensure_ascii=False))
+    if not lines:
+        raise UserInputError(out, "no clips to write")
+    with atomic_path(out) as tmp:
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(lines)
+
+
 def split_items(items: list[ClipItem], val_fraction: float = 0.1) -> tuple[list[ClipItem], list[ClipItem]]:
     """Train/validation split: the manifest's ``split`` when given, else a stable hash of the name."""
     if any(it.split for it in items):

@@ -58,6 +58,23 @@ def train_cmd(
                + (f"; validation R@1 {r1}" if r1 else ""))
 
 
+@clip_app.command("manifest")
+@user_errors
+def manifest_cmd(
+    out: Path = typer.Argument(..., help="Manifest file to write (JSON lines)."),
+    data: list[Path] = typer.Option(..., "--data", help="Simulator output folder or export manifest; repeat to combine."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Combine several data sets into one manifest for `clip train --data OUT`."""
+    from cinestudio.cameraclip.data import write_manifest
+
+    count = write_manifest(data, out)
+    if as_json:
+        emit_json({"manifest": str(out), "clips": count, "sources": [str(d) for d in data]})
+        return
+    typer.echo(f"{out}: {count} clips from {len(data)} source(s)")
+
+
 @clip_app.command("eval")
 @user_errors
 def eval_cmd(

@@ -30,3 +30,31 @@ def test_bad_manifests_are_user_errors(tmp_path):
     bad.write_text(json.dumps({"file": "a.mp4", "movement": "moonwalk"}) + "\n", encoding="utf-8")
     with pytest.raises(UserInputError, match="moonwalk"):
         load_items(bad)
+
+
+def test_manifest_combines_data_sets_for_one_training_run(tmp_path, clip_data):
+    """`clip manifest` writes what `load_items` reads back: every clip once, same labels, paths
+    relative to the manifest (so the folder can move); a bad source writes nothing."""
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from cinestudio.cameraclip.data import load_items
+    from cinestudio.cli import app
+    from tests.cameraclip.clips import make_clips
+
+    other = tmp_path / "more"
+    make_clips(other, per_move=1, seed=5)
+    out = tmp_path / "sets" / "train.jsonl"
+    res = CliRunner().invoke(app, ["clip", "manifest", str(out), "--data", str(clip_data),
+                                   "--data", str(other), "--data", str(clip_data), "--json"])
+    assert res.exit_code == 0, res.output
+    first, second = load_items(clip_data), load_items(other)
+    assert _json.loads(res.stdout)["clips"] == len(first) + len(second)
+    combined = load_items(out)
+    assert [(c.path.resolve(), c.labels, c.labels_hold) for c in combined] == \
+        [(c.path.resolve(), c.labels, c.labels_hold) for c in first + second]
+    assert all(not _json.loads(line)["file"].startswith("/") for line in out.read_text().splitlines())
+    res = CliRunner().invoke(app, ["clip", "manifest", str(tmp_path / "x.jsonl"), "--data",
+                                   str(tmp_path / "missing")])
+    assert res.exit_code == 2 and not (tmp_path / "x.jsonl").exists()

@@ -11,8 +11,9 @@ GIL, so on two cores they overlap. The work:
 - the motion estimator (`cinestudio.media.motion`): bursts of `BURST` consecutive grey frames at
   `MOTION_SIDE`, one burst every `motion_period(fps)` frames (about `MOTION_RATE` pairs per
   second; every frame at low frame rates), go through `global_motion` on a worker thread as each
-  burst completes, so memory stays bounded however long the video. Each shot's pairs (none straddles a cut) are then
-  classified with `classify_pairs`; a shot too short to hold a burst is decoded again on its own;
+  burst completes, so memory stays bounded however long the video. Each shot's pairs (none
+  straddles a cut) are then classified with `classify_pairs`; a shot too short to hold a burst
+  is decoded again on its own;
 - thumbnails: a small JPEG every few frames; each shot gets the one nearest its middle;
 - the fingerprint (`cinestudio.dataset.fingerprint`): the frames at the uniformly spaced indices.
 

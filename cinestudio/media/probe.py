@@ -74,15 +74,21 @@ def probe(path: str | os.PathLike[str], count: bool = True) -> VideoInfo:
         return analyse(path, need_index=False)[0]
     p = check_path(path)
     with open_video(p) as (container, stream):
-        codec = stream.codec_context.name
-        header = max(0, int(stream.frames or 0))
-        fps = frame_rate(stream)
-        first = next(decode_all(container, stream), None)
-        if first is None:
-            raise MediaError(p, f"no video frame can be decoded ({codec} data corrupt or unsupported)")
-        return VideoInfo(path=str(p), frames=header, fps=fps, width=first.width,
-                         height=first.height, duration=header / fps if fps else 0.0, codec=codec,
-                         header_frames=header, container=container.format.name, counted="claimed")
+        fmt, codec, header, fps, first = _open_facts(p, container, stream)
+        return VideoInfo(path=str(p), frames=header, fps=fps, width=first.width, height=first.height,
+                         duration=header / fps if fps else 0.0, codec=codec, header_frames=header,
+                         container=fmt, counted="claimed")
+
+
+def _open_facts(p, container: av.container.InputContainer, stream: av.VideoStream
+                ) -> tuple[str, str, int, float, av.VideoFrame]:
+    """(container format, codec, header frame count or 0, fps, first frame) of an opened video;
+    MediaError when not even the first frame decodes."""
+    codec = stream.codec_context.name
+    first = next(decode_all(container, stream), None)
+    if first is None:
+        raise MediaError(p, f"no video frame can be decoded ({codec} data corrupt or unsupported)")
+    return container.format.name, codec, max(0, int(stream.frames or 0)), frame_rate(stream), first
 
 
 def analyse(path: str | os.PathLike[str], need_index: bool = True) -> tuple[VideoInfo, PacketIndex | None]:
@@ -90,13 +96,7 @@ def analyse(path: str | os.PathLike[str], need_index: bool = True) -> tuple[Vide
     p = check_path(path)
     index: PacketIndex | None = None
     with open_video(p) as (container, stream):
-        fmt = container.format.name
-        codec = stream.codec_context.name
-        header = max(0, int(stream.frames or 0))
-        fps = frame_rate(stream)
-        first = next(decode_all(container, stream), None)
-        if first is None:
-            raise MediaError(p, f"no video frame can be decoded ({codec} data corrupt or unsupported)")
+        fmt, codec, header, fps, first = _open_facts(p, container, stream)
         width, height = first.width, first.height
         trusted = (header > 0 and fmt not in COUNT_ALWAYS_FORMATS and first.pts is not None and fps > 0
                    and _last_claimed_frame_decodes(container, stream, first.pts, header, fps))

@@ -336,6 +336,13 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
         vae_step = load_checkpoint(run / VAE_CKPT, vae, vae_opt)["step"]
         _trim_metrics(run, "vae", vae_step)
     frame_pool = [(i, t) for i in range(len(examples)) for t in range(cfg.frames)]
+
+    def frame_batch(rng: np.random.Generator) -> torch.Tensor:
+        """`cfg.vae_batch` single frames drawn from all examples (the VAE stages' batches)."""
+        pick = rng.integers(len(frame_pool), size=cfg.vae_batch)
+        return torch.stack([dmod.frames_to_tensor(frames.get(examples[frame_pool[i][0]])[frame_pool[i][1]][None])[0]
+                            for i in pick]).to(device)
+
     unet_started = resume and (run / UNET_CKPT).is_file()  # the UNet learnt this VAE's latents: keep it
     if vae_step < cfg.vae_steps and not cfg.init and not cfg.vae_from and not unet_started:
         vae.train()
@@ -344,10 +351,7 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
             if stop_requested() or out_of_time():
                 stopped = "cancelled" if stop_requested() else "time limit"
                 break
-            rng = np.random.default_rng([cfg.seed, step, 0xAE])
-            pick = rng.integers(len(frame_pool), size=cfg.vae_batch)
-            x = torch.stack([dmod.frames_to_tensor(frames.get(examples[frame_pool[i][0]])[frame_pool[i][1]][None])[0]
-                             for i in pick]).to(device)
+            x = frame_batch(np.random.default_rng([cfg.seed, step, 0xAE]))
             post = vae.encode(x).latent_dist
             gen = torch.Generator(device="cpu").manual_seed(cfg.seed * 7919 + step)
             z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen).to(device)
@@ -525,10 +529,7 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
             if stop_requested() or out_of_time():
                 stopped = "cancelled" if stop_requested() else "time limit"
                 break
-            rng = np.random.default_rng([cfg.seed, dstep, 0xDEC])
-            pick = rng.integers(len(frame_pool), size=cfg.vae_batch)
-            x = torch.stack([dmod.frames_to_tensor(frames.get(examples[frame_pool[i][0]])[frame_pool[i][1]][None])[0]
-                             for i in pick]).to(device)
+            x = frame_batch(np.random.default_rng([cfg.seed, dstep, 0xDEC]))
             with torch.no_grad():
                 z = vae.encode(x).latent_dist.mean
             rec = vae.decode(z).sample

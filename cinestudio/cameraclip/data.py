@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,18 +128,19 @@ def write_manifest(sources: Iterable[str | os.PathLike[str]], out: str | os.Path
     source is checked whole before anything is written, and `out` is written atomically.
     Returns the number of clips written."""
     out = Path(out)
-    seen: set[tuple[str, int, int | None]] = set()
+    folder = out.resolve().parent
+    seen: set[tuple[Path, int, int | None]] = set()
     lines: list[str] = []
     for source in sources:
         for item in load_items(source, taxonomy):
-            key = (str(item.path.resolve()), item.start, item.end)
-            if key in seen:
+            clip = item.path.resolve()
+            if (clip, item.start, item.end) in seen:
                 continue
-            seen.add(key)
+            seen.add((clip, item.start, item.end))
             try:
-                file = os.path.relpath(item.path.resolve(), out.resolve().parent)
+                file = os.path.relpath(clip, folder)
             except ValueError:   # another drive (Windows): no relative path exists
-                file = str(item.path.resolve())
+                file = str(clip)
             entry: dict = {"file": Path(file).as_posix()}
             for axis in AXES:
                 keys = item.labels.get(axis, ())
@@ -239,36 +240,45 @@ class ClipTable:
         return len(self.items)
 
 
+def _in_order(items: list, fetch, workers: int) -> Iterator:
+    """`fetch(item)` for each item, in order; with `workers` > 1, up to 2 × `workers` items are
+    fetched ahead on worker threads. Closing the generator cancels what has not started."""
+    if workers <= 1 or len(items) <= 1:
+        yield from map(fetch, items)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    ahead = 2 * workers
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending = [pool.submit(fetch, item) for item in items[:ahead]]
+        try:
+            for i in range(len(items)):
+                result = pending.pop(0).result()
+                if i + ahead < len(items):
+                    pending.append(pool.submit(fetch, items[i + ahead]))
+                yield result
+        finally:
+            for future in pending:
+                future.cancel()
+
+
 def load_table(items: Iterable[ClipItem], cache: FrameCache, progress: ProgressFn | None = None,
                should_stop: StopFn | None = None, what: str = "frames", workers: int = 1) -> ClipTable:
     """Frames and raw motion of `items`, from the cache or computed (by `workers` threads: decoding
     and optical flow release the GIL, so uncached clips go ~`workers`× faster)."""
     items = list(items)
     frames, motion = [], []
-    if workers > 1 and len(items) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            pending = [pool.submit(cache.get, item) for item in items[:2 * workers]]
-            for i in range(len(items)):
-                if should_stop is not None and should_stop():
-                    for fut in pending:
-                        fut.cancel()
-                    check_stop(should_stop)
-                f, m = pending.pop(0).result()
-                if i + 2 * workers < len(items):
-                    pending.append(pool.submit(cache.get, items[i + 2 * workers]))
-                frames.append(f)
-                motion.append(m)
-                if progress is not None:
-                    progress(i + 1, len(items), what)
-    for i, item in enumerate(items[len(frames):], len(frames)):
-        check_stop(should_stop)
-        f, m = cache.get(item)
-        frames.append(f)
-        motion.append(m)
-        if progress is not None:
-            progress(i + 1, len(items), what)
+    fetched = _in_order(items, cache.get, workers)
+    try:
+        for i in range(len(items)):
+            check_stop(should_stop)
+            f, m = next(fetched)
+            frames.append(f)
+            motion.append(m)
+            if progress is not None:
+                progress(i + 1, len(items), what)
+    finally:
+        fetched.close()   # a stop: the clips fetched ahead are dropped
     if not items:
         t, s = cache.num_frames, cache.size
         return ClipTable([], np.zeros((0, t, s, s, 3), np.uint8),

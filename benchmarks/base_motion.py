@@ -5,10 +5,14 @@ AnimateDiff folder with more seeds.
 For every movement the estimator reads on the simulator's own clips (static, pans, tilts, zooms;
 ``--movement`` to choose), render ``--seeds`` samples prompted with the movement's first taxonomy
 prompt and count the samples whose verdict names it. Prints a table (verdict counts per prompted
-movement) and the follow rate per movement; ``--json OUT`` saves everything.
+movement), the follow rate and the samples' mean drift (the steady move per frame pair, % of the
+frame, and the speed, which counts jitter too: `train_base.drift_percent`; the simulator's pans and
+tilts drift 7-9 %/frame at ``--crop 0.5``, its static clips 0.6) per movement; ``--json OUT`` saves everything. A base trained with
+``--noise-share`` starts its samples from that frame-correlated noise (its ``cinestudio_base.json``
+says so; ``--noise-share`` overrides).
 
     python benchmarks/base_motion.py --base RUN/pipeline [--seeds 8] [--steps 25] [--guidance 3]
-        [--frames 8] [--size 32] [--threads 1] [--device cpu] [--json out.json]
+        [--frames 8] [--size 32] [--noise-share S] [--threads 1] [--device cpu] [--json out.json]
 """
 
 from __future__ import annotations
@@ -24,6 +28,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def _mean(values: list[float]) -> float | None:
+    """Mean of the finite values (None when no sample could be tracked)."""
+    import math
+
+    ok = [v for v in values if math.isfinite(v)]
+    return round(sum(ok) / len(ok), 2) if ok else None
+
+
 def main(argv: list[str] | None = None) -> int:
     from cinestudio.cameradiff.train_base import READABLE_MOVEMENTS
 
@@ -36,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--guidance", type=float, default=3.0)
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--size", type=int, default=32)
+    ap.add_argument("--noise-share", type=float, default=None,
+                    help="share of the start noise common to all frames (default: the base's training value, else 0)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--gifs", default=None, help="folder for the first seed's samples")
@@ -45,35 +59,45 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from cinestudio.cameradiff.backend import BackendOptions, load_pipeline
-    from cinestudio.cameradiff.compose import ComposeOptions, compose
+    import numpy as np
+
     from cinestudio.cameradiff.render import motion_verdict
+    from cinestudio.cameradiff.train_base import drift_percent, render_sample
     from cinestudio.taxonomy import load_taxonomy
 
     if args.threads:
         torch.set_num_threads(args.threads)
     tax = load_taxonomy("cinematic2k")
     pipe = load_pipeline(args.base, BackendOptions(device=args.device))
+    share = args.noise_share
+    if share is None:
+        meta = Path(args.base) / "cinestudio_base.json"
+        share = json.loads(meta.read_text())["config"].get("noise_share", 0.0) if meta.is_file() else 0.0
     t0 = time.perf_counter()
     rows = {}
     for m in args.movement:
         prompt = tax.get("movement", m).prompts[0]
-        verdicts = []
+        verdicts, drifts, speeds = [], [], []
         for j in range(args.seeds):
-            res = compose(pipe, prompt, [], ComposeOptions(steps=args.steps, num_frames=args.frames, height=args.size,
-                                                           width=args.size, seed=args.seed0 + j,
-                                                           guidance_scale=args.guidance))
+            video = render_sample(pipe, prompt, steps=args.steps, frames=args.frames, size=args.size,
+                                  seed=args.seed0 + j, guidance=args.guidance, noise_share=share)
             if args.gifs and j == 0:
                 from cinestudio.media.encode import write_gif
 
                 Path(args.gifs).mkdir(parents=True, exist_ok=True)
-                write_gif(Path(args.gifs) / f"{m}.gif", list(res.frames), fps=8)
-            verdicts.append(motion_verdict(res.frames)["verdict"])
-        rows[m] = {"prompt": prompt, "verdicts": verdicts, "follow": sum(v == m for v in verdicts) / len(verdicts)}
+                write_gif(Path(args.gifs) / f"{m}.gif", list(video), fps=8)
+            verdicts.append(motion_verdict(video)["verdict"])
+            net, speed = drift_percent(video)
+            drifts.append(net)
+            speeds.append(speed)
+        rows[m] = {"prompt": prompt, "verdicts": verdicts, "follow": sum(v == m for v in verdicts) / len(verdicts),
+                   "drift": _mean(drifts), "speed": _mean(speeds)}
         counts = collections.Counter(verdicts).most_common()
-        print(f"{m:10s} {rows[m]['follow']:.2f}  " + ", ".join(f"{k} {n}" for k, n in counts), flush=True)
+        print(f"{m:10s} {rows[m]['follow']:.2f}  drift {rows[m]['drift']} (speed {rows[m]['speed']}) %/frame  "
+              + ", ".join(f"{k} {n}" for k, n in counts), flush=True)
     moving = [m for m in rows if m != "static"]
     summary = {"base": args.base, "seeds": args.seeds, "steps": args.steps, "guidance": args.guidance,
-               "frames": args.frames, "size": args.size, "movements": rows,
+               "frames": args.frames, "size": args.size, "noise_share": share, "movements": rows,
                "follow_rate": sum(r["follow"] for r in rows.values()) / max(1, len(rows)),
                "follow_rate_moving": sum(rows[m]["follow"] for m in moving) / max(1, len(moving)),
                "elapsed_s": round(time.perf_counter() - t0, 1)}

@@ -95,6 +95,8 @@ class BaseTrainConfig:
     crop: float = 1.0  # < 1: train on the centre of frames read at size/crop px (moves cover more of the picture)
     motion_loss: float = 0.0  # weight of the loss on the frame-to-frame differences of the error
     vae_from: str | None = None  # take the trained VAE of this pipeline/run instead of stage 1
+    noise_share: float = 0.0  # share of the noise variance common to all frames (training and the samples' start)
+    text_aux: float = 0.0  # weight of a movement-classification loss on the text encoder's output
     eval_every: int | None = None  # prompt-following evaluation every N steps (None: at every sample)
     eval_seeds: int = 2
     eval_guidance: float = 3.0
@@ -208,6 +210,43 @@ def _texts(examples, rng: np.random.Generator, tax, cfg: BaseTrainConfig) -> lis
     return out
 
 
+def mixed_noise(shape, generator, share: float):
+    """Gaussian noise ``(B, C, F, h, w)`` whose frames share ``share`` of their variance (PYoCo's mixed
+    noise): ``sqrt(share)·common + sqrt(1 - share)·own``; every frame's marginal stays N(0, 1), and
+    ``share=0`` is the plain independent draw (the same numbers as ``torch.randn(shape)``)."""
+    import torch
+
+    own = torch.randn(shape, generator=generator)
+    if not share:
+        return own
+    common = torch.randn((shape[0], shape[1], 1, *shape[3:]), generator=generator)
+    return float(np.sqrt(share)) * common + float(np.sqrt(1.0 - share)) * own
+
+
+def render_sample(pipe, prompt: str, *, steps: int, frames: int, size: int, seed: int, guidance: float,
+                  noise_share: float = 0.0) -> np.ndarray:
+    """One sample ``(F, H, W, 3)`` uint8. With ``noise_share`` 0 it is `compose` (the render path); else
+    the same pipeline call started from frame-correlated noise (`mixed_noise`, drawn on the CPU from
+    ``seed``), as the base was trained with it."""
+    from cinestudio.cameradiff.compose import ComposeOptions, compose
+
+    if not noise_share:
+        return compose(pipe, prompt, [], ComposeOptions(steps=steps, num_frames=frames, height=size, width=size,
+                                                        seed=seed, guidance_scale=guidance)).frames
+    import torch
+
+    from cinestudio.cameradiff.compose import decode_frames
+
+    vf = int(pipe.vae_scale_factor)
+    shape = (1, int(pipe.unet.config.in_channels), frames, size // vf, size // vf)
+    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    latents = mixed_noise(shape, gen, noise_share).to(pipe._execution_device, next(pipe.unet.parameters()).dtype)
+    with torch.no_grad():
+        out = pipe(prompt=prompt, num_frames=frames, height=size, width=size, num_inference_steps=steps,
+                   guidance_scale=guidance, latents=latents, output_type="latent")
+    return decode_frames(pipe, out.frames)
+
+
 def eval_movements(cfg: BaseTrainConfig) -> list[str]:
     """The movements the prompt-following evaluation prompts for: readable ones that were trained."""
     trained = set(cfg.movements) if cfg.movements else set(READABLE_MOVEMENTS)
@@ -219,7 +258,6 @@ def evaluate(pipe, cfg: BaseTrainConfig, run: Path, step: int, tax=None) -> dict
     taxonomy prompt (``eval_seeds`` seeds) and the optical-flow estimator's verdict on each; a sample
     follows its prompt when the verdict names the prompted movement. The first seed's samples are
     kept as ``samples/step_N_<movement>.gif``."""
-    from cinestudio.cameradiff.compose import ComposeOptions, compose
     from cinestudio.cameradiff.render import motion_verdict
     from cinestudio.media.encode import write_gif
 
@@ -227,27 +265,50 @@ def evaluate(pipe, cfg: BaseTrainConfig, run: Path, step: int, tax=None) -> dict
     folder = run / "samples"
     folder.mkdir(parents=True, exist_ok=True)
     verdicts: dict[str, list[str]] = {}
+    drifts: list[float] = []
     for m in eval_movements(cfg):
         prompt = tax.get("movement", m).prompts[0]
         verdicts[m] = []
         for j in range(cfg.eval_seeds):
-            res = compose(pipe, prompt, [], ComposeOptions(steps=cfg.sample_steps, num_frames=cfg.frames,
-                                                           height=cfg.size, width=cfg.size, seed=cfg.seed + 100 + j,
-                                                           guidance_scale=cfg.eval_guidance))
+            video = render_sample(pipe, prompt, steps=cfg.sample_steps, frames=cfg.frames, size=cfg.size,
+                                  seed=cfg.seed + 100 + j, guidance=cfg.eval_guidance, noise_share=cfg.noise_share)
             if j == 0:
-                write_gif(folder / f"step_{step:06d}_{m}.gif", list(res.frames), fps=8)
-            verdicts[m].append(motion_verdict(res.frames)["verdict"])
+                write_gif(folder / f"step_{step:06d}_{m}.gif", list(video), fps=8)
+            verdicts[m].append(motion_verdict(video)["verdict"])
+            drifts.append(drift_percent(video)[0])
     follow = {m: round(sum(v == m for v in vs) / len(vs), 3) for m, vs in verdicts.items()}
     moving = [m for m in follow if m != "static"]
     return {"stage": "eval", "step": step, "follow": follow,
             "follow_rate": round(float(np.mean(list(follow.values()))), 3) if follow else None,
             "follow_rate_moving": round(float(np.mean([follow[m] for m in moving])), 3) if moving else None,
-            "verdicts": verdicts}
+            "verdicts": verdicts, "drift": round(float(np.mean(ok)), 2) if (ok := [d for d in drifts if np.isfinite(d)]) else None}
+
+
+def drift_percent(frames: np.ndarray) -> tuple[float, float]:
+    """How far the picture content moves per frame pair, in % of the frame side, from the flow
+    estimator's global (dx, dy) per pair (frames enlarged to 128 px, as for the verdict):
+    ``(net, speed)`` — net: the length of the mean (dx, dy), a steady move; speed: the mean length,
+    which jitter (content moving back and forth) raises too. NaN when no pair can be tracked. The
+    simulator's pans and tilts at ``--crop 0.5``: net 7-9 %/frame; its static clips 0.6."""
+    import cv2
+
+    from cinestudio.media.motion import global_motion
+
+    frames = np.asarray(frames)
+    side = min(frames.shape[1:3])
+    if side < 128:
+        f = 128 / side
+        frames = np.stack([cv2.resize(x, (round(x.shape[1] * f), round(x.shape[0] * f)),
+                                      interpolation=cv2.INTER_CUBIC) for x in frames])
+    v = global_motion(frames)[:, :2]
+    v = v[np.isfinite(v).all(axis=1)]
+    if not len(v):
+        return float("nan"), float("nan")
+    return round(float(np.hypot(*v.mean(axis=0)) * 100), 3), round(float(np.hypot(v[:, 0], v[:, 1]).mean() * 100), 3)
 
 
 def sample(pipe, cfg: BaseTrainConfig, run: Path, step: int) -> list[dict[str, Any]]:
     """Samples from the current (EMA) pipeline with `SAMPLE_PROMPTS`, as GIFs, with flow verdicts."""
-    from cinestudio.cameradiff.compose import ComposeOptions, compose
     from cinestudio.cameradiff.render import motion_verdict
     from cinestudio.media.encode import write_gif
 
@@ -255,14 +316,13 @@ def sample(pipe, cfg: BaseTrainConfig, run: Path, step: int) -> list[dict[str, A
     folder = run / "samples"
     folder.mkdir(parents=True, exist_ok=True)
     for j, prompt in enumerate(SAMPLE_PROMPTS):
-        res = compose(pipe, prompt, [], ComposeOptions(steps=cfg.sample_steps, num_frames=cfg.frames,
-                                                       height=cfg.size, width=cfg.size, seed=cfg.seed + j,
-                                                       guidance_scale=3.0))
+        video = render_sample(pipe, prompt, steps=cfg.sample_steps, frames=cfg.frames, size=cfg.size,
+                              seed=cfg.seed + j, guidance=3.0, noise_share=cfg.noise_share)
         path = folder / f"step_{step:06d}_{j}.gif"
-        write_gif(path, list(res.frames), fps=8)
+        write_gif(path, list(video), fps=8)
         out.append({"prompt": prompt, "file": str(path.relative_to(run)),
-                    "motion": motion_verdict(res.frames)["verdict"],
-                    "contrast": round(float(res.frames.std()), 2)})
+                    "motion": motion_verdict(video)["verdict"], "drift": drift_percent(video)[0],
+                    "contrast": round(float(video.std()), 2)})
     return out
 
 
@@ -296,6 +356,8 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
     tax = load_taxonomy(cfg.scheme)
     if cfg.text not in TEXT_MODES:
         raise UserInputError(cfg.text, f"unknown text mode (known: {', '.join(TEXT_MODES)})")
+    if not 0 <= cfg.noise_share < 1:
+        raise UserInputError(str(cfg.noise_share), "noise share must be in [0, 1)")
     for m in cfg.movements or ():
         if m not in tax.keys("movement"):
             raise UserInputError(m, "not a movement of the scheme")
@@ -403,6 +465,16 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
         text_ema = _Ema(text_enc, cfg.ema)
         text_holder = torch.nn.Module()
         text_holder.text, text_holder.ema = text_enc, text_ema.module
+    aux_head = None
+    prompt_class: dict[str, int] = {}
+    if cfg.text_aux:  # the UNet's loss alone pulls the movement prompts together: keep them apart
+        if text_opt is None:
+            raise UserInputError(str(cfg.text_aux), "--text-aux needs the text encoder trained (--text-lr > 0)")
+        classes = sorted({m for ex in examples for m in ex.labels.get("movement", ())})
+        prompt_class = {pr: i for i, k in enumerate(classes) for pr in tax.get("movement", k).prompts}
+        aux_head = torch.nn.Linear(int(text_enc.config.hidden_size), len(classes)).to(device)
+        text_opt.add_param_group({"params": list(aux_head.parameters()), "lr": cfg.text_lr})
+        text_holder.aux = aux_head
     unet.requires_grad_(True)
     unet.train()
     if cfg.motion_lr_scale != 1.0:  # the motion modules (the only layers that mix frames) at their own rate
@@ -430,13 +502,16 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
     v_pred = noise_sched.config.prediction_type == "v_prediction"
     alphas = noise_sched.alphas_cumprod.to(device)
     text_cache: dict[str, Any] = {}
+    text_state: dict[str, Any] = {}
 
     def embed_batch(texts: list[str]):
         if text_opt is None:
             return torch.cat([embed(s) for s in texts])
         ids = pipe.tokenizer(texts, padding="max_length", max_length=pipe.tokenizer.model_max_length,
                              truncation=True, return_tensors="pt").input_ids.to(device)
-        return text_enc(ids)[0]
+        hidden, pooled = text_enc(ids)[:2]
+        text_state["pooled"] = pooled
+        return hidden
 
     def embed(text: str):
         if text not in text_cache:
@@ -457,6 +532,7 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
         return bool(every) and done % every == 0
 
     losses = []
+    aux_losses: list[float] = []
     step = step0
     samples = None
     for step in range(step0, cfg.steps):
@@ -467,15 +543,17 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
         batch = [examples[int(i)] for i in rng.integers(len(examples), size=cfg.batch_size)]
         x0 = latents.batch(batch)
         gen = torch.Generator(device="cpu").manual_seed(cfg.seed * 1_000_003 + step)
-        noise = torch.randn(x0.shape, generator=gen).to(device)
+        noise = mixed_noise(tuple(x0.shape), gen, cfg.noise_share).to(device)
         t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(batch),), generator=gen).to(device)
         noisy = noise_sched.add_noise(x0, noise, t)
-        emb = embed_batch(_texts(batch, rng, tax, cfg)).repeat_interleave(cfg.frames, dim=0)
+        texts = _texts(batch, rng, tax, cfg)
+        emb = embed_batch(texts).repeat_interleave(cfg.frames, dim=0)
         warm = min(1.0, (step + 1) / max(1, cfg.warmup_steps))
         for g in opt.param_groups:
             g["lr"] = cfg.lr * g.get("scale", 1.0) * warm
         if text_opt is not None:
-            text_opt.param_groups[0]["lr"] = cfg.text_lr * warm
+            for g in text_opt.param_groups:
+                g["lr"] = cfg.text_lr * warm
             text_opt.zero_grad(set_to_none=True)
         pred = unet(noisy, t, encoder_hidden_states=emb).sample
         snr = alphas[t] / (1 - alphas[t])
@@ -493,6 +571,14 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
             err = (pred.float() - target.float())
             dt = (err[:, :, 1:] - err[:, :, :-1]).pow(2).mean(dim=(1, 2, 3, 4))
             loss = loss + cfg.motion_loss * (dt * weight).mean()
+        aux = None
+        if aux_head is not None:  # movement classification from the prompt's pooled embedding
+            idx = [i for i, s in enumerate(texts) if s in prompt_class]
+            if idx:
+                logits = aux_head(text_state["pooled"][idx])
+                aux = F.cross_entropy(logits, torch.tensor([prompt_class[texts[i]] for i in idx], device=device))
+                loss = loss + cfg.text_aux * aux
+                aux_losses.append(float(aux.detach()))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
@@ -505,8 +591,11 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
         losses.append(float(per.detach().mean()))
         done = step + 1
         if done % cfg.log_every == 0:
-            _write_metrics(run, {"stage": "unet", "step": done, "loss": round(float(np.mean(losses[-cfg.log_every:])), 5),
-                                 "lr": opt.param_groups[0]["lr"], "elapsed_s": round(time.perf_counter() - t_start, 1)})
+            rec = {"stage": "unet", "step": done, "loss": round(float(np.mean(losses[-cfg.log_every:])), 5),
+                   "lr": opt.param_groups[0]["lr"], "elapsed_s": round(time.perf_counter() - t_start, 1)}
+            if aux_losses:
+                rec["text_aux_loss"] = round(float(np.mean(aux_losses[-cfg.log_every:])), 4)
+            _write_metrics(run, rec)
         if done == cfg.steps:
             pass  # saved (and sampled) below
         elif cfg.sample_every and done % cfg.sample_every == 0:

@@ -180,6 +180,10 @@ def train_base_cmd(
                                   "(0: frozen at its random initialisation)."),
     vae_from: str | None = typer.Option(None, "--vae-from", help="Reuse the trained VAE of this pipeline or "
                                         "train-base run (skips stage 1)."),
+    noise_share: float = typer.Option(0.0, "--noise-share", help="Share of the noise variance common to all frames "
+                                      "(mixed noise, in training and in the samples' start; 0: independent frames)."),
+    text_aux: float = typer.Option(0.0, "--text-aux", help="Weight of a movement-classification loss on the text "
+                                   "encoder's pooled output (keeps the movement prompts apart; needs --text-lr > 0)."),
     checkpoint_every: int = typer.Option(250, "--checkpoint-every", help="Steps between checkpoints."),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     threads: int | None = typer.Option(None, "--threads", help="torch CPU threads."),
@@ -193,7 +197,8 @@ def train_base_cmd(
                              vae_batch=vae_batch, decoder_steps=decoder_steps, checkpoint_every=checkpoint_every, steps=steps, batch_size=batch_size, lr=lr, seed=seed, max_minutes=max_minutes,
                              sample_every=sample_every, device=device, threads=threads, eval_every=eval_every, eval_seeds=eval_seeds,
                              text=text, movements=list(movement) if movement else None,
-                             neutral_fraction=neutral_fraction, motion_lr_scale=motion_lr_scale, ema=ema, text_lr=text_lr, crop=crop, motion_loss=motion_loss, prediction=prediction, min_snr=min_snr, vae_from=vae_from)
+                             neutral_fraction=neutral_fraction, motion_lr_scale=motion_lr_scale, ema=ema, text_lr=text_lr, crop=crop, motion_loss=motion_loss, prediction=prediction, min_snr=min_snr, vae_from=vae_from,
+                             noise_share=noise_share, text_aux=text_aux)
     with progress_bar(not as_json, "training base") as bar:
         summary = train_base(config, bar, resume=resume)
     if as_json:

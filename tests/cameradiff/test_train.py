@@ -221,3 +221,70 @@ def test_example_frames_crop(tmp_path, clips):
     centre = ExampleFrames(None, 4, 16, crop=0.5).get(ex)
     assert centre.shape == (4, 16, 16, 3)
     np.testing.assert_array_equal(centre, full[:, 8:24, 8:24])  # the centre, flipped like the whole
+
+
+def test_mixed_noise_is_seeded_and_shares_variance():
+    import torch
+
+    from cinestudio.cameradiff.train_base import mixed_noise
+
+    shape = (64, 4, 8, 8, 8)
+    plain = mixed_noise(shape, torch.Generator().manual_seed(3), 0.0)
+    assert torch.equal(plain, torch.randn(shape, generator=torch.Generator().manual_seed(3)))  # share 0: as before
+    a = mixed_noise(shape, torch.Generator().manual_seed(3), 0.8)
+    b = mixed_noise(shape, torch.Generator().manual_seed(3), 0.8)
+    assert torch.equal(a, b)  # deterministic with a seed
+    assert abs(float(a.std()) - 1.0) < 0.05  # each frame stays N(0, 1)
+    x, y = a[:, :, 0].flatten(), a[:, :, 5].flatten()
+    corr = float(((x - x.mean()) * (y - y.mean())).mean() / (x.std() * y.std()))
+    assert abs(corr - 0.8) < 0.05  # two frames correlate by the shared share
+
+
+def test_train_base_noise_share_and_text_aux(tmp_path, clips):
+    """--noise-share and --text-aux reach the config, the saved base's description and the metrics,
+    and the run is deterministic for a seed."""
+    from cinestudio.cameradiff.train_base import BaseTrainConfig, train_base
+    from cinestudio.errors import UserInputError
+
+    def run(name):
+        cfg = BaseTrainConfig(data=str(clips), out=str(tmp_path / name), preset="test", size=16, frames=4, vae_steps=2,
+                              vae_batch=4, steps=2, batch_size=4, log_every=1, sample_every=2, eval_every=2,
+                              eval_seeds=1, sample_steps=2, movements=["static", "pan_left", "pan_right"],
+                              noise_share=0.5, text_aux=1.0, neutral_fraction=0.0, empty_fraction=0.0, device="cpu")
+        return train_base(cfg)
+
+    first, second = run("a"), run("b")
+    info = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert info["config"]["noise_share"] == 0.5 and info["config"]["text_aux"] == 1.0
+    base = json.loads((tmp_path / "a" / "pipeline" / "cinestudio_base.json").read_text())
+    assert base["config"]["noise_share"] == 0.5
+    records = [json.loads(x) for x in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    assert any("text_aux_loss" in r for r in records)
+    ev = [r for r in records if r.get("stage") == "eval"]
+    assert ev and "drift" in ev[-1]
+    assert first["last_loss"] == second["last_loss"]
+    with pytest.raises(UserInputError):
+        train_base(BaseTrainConfig(data=str(clips), out=str(tmp_path / "c"), preset="test", size=16, frames=4,
+                                   noise_share=1.0, device="cpu"))
+    with pytest.raises(UserInputError):
+        train_base(BaseTrainConfig(data=str(clips), out=str(tmp_path / "d"), preset="test", size=16, frames=4,
+                                   vae_steps=1, vae_batch=4, steps=1, batch_size=2, sample_every=0, text_aux=1.0,
+                                   text_lr=0.0, device="cpu"))
+
+
+def test_base_motion_benchmark_reports_drift(tiny_base, tmp_path):
+    """benchmarks/base_motion.py: verdicts, follow rate and drift per movement; --noise-share reaches it."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "base_motion.py"
+    spec = importlib.util.spec_from_file_location("base_motion_bench", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    main = mod.main
+
+    out = tmp_path / "bm.json"
+    assert main(["--base", str(tiny_base), "--movement", "static", "pan_left", "--seeds", "1", "--steps", "2",
+                 "--frames", "4", "--size", "16", "--noise-share", "0.5", "--json", str(out)]) == 0
+    summary = json.loads(out.read_text())
+    assert summary["noise_share"] == 0.5 and set(summary["movements"]) == {"static", "pan_left"}
+    assert all("drift" in row and len(row["verdicts"]) == 1 for row in summary["movements"].values())

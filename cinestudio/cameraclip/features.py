@@ -15,8 +15,10 @@ into model features: each value twice, scaled linearly and through a signed log,
 moves of one direction look alike to the model.
 
 Versions (`ModelSpec.motion_features`): 1 = the global fit and `local_motion` (runs trained before
-the grid existed), 2 = those and `grid_motion`. The cache always holds the full raw vector; a
-version-1 model reads its first `V1_RAW_DIM` columns.
+the grid existed), 2 = those and `grid_motion` without the two sharpness changes, 3 = version 2 plus
+one derived column, the sharpness contrast (centre minus border log-sharpness change: a rack focus
+sharpens one and blurs the other, while magnifying a real photograph blurs both alike). The cache
+always holds the full raw vector; every version reads (and derives from) the same raw columns.
 """
 
 from __future__ import annotations
@@ -40,9 +42,12 @@ _LOG_TAU = np.array([0.002] * 4 + [0.05] + [0.002] * 4 + [0.01, 0.01] + [0.002] 
 _LINEAR = np.array([10.0] * 4 + [1.0] + [10.0] * 4 + [3.0, 3.0] + [20.0] * GRID_DIM, dtype=np.float32)
 
 
+VERSIONS = (1, 2, 3)
+
+
 def raw_dim(version: int = MOTION_VERSION) -> int:
     """Raw motion columns a model of this feature version reads."""
-    if version not in (1, 2):
+    if version not in VERSIONS:
         raise ValueError(f"unknown motion feature version {version!r}")
     return V1_RAW_DIM if version == 1 else RAW_DIM
 
@@ -51,16 +56,29 @@ _SHARPNESS = (GLOBAL_DIM + 4, GLOBAL_DIM + 5)
 
 
 def model_columns(version: int = MOTION_VERSION) -> list[int]:
-    """The raw columns a model of this feature version reads. Version 2 leaves out the sharpness
-    change: magnifying a real photograph (a zoom in) blurs it, which a model trained on rendered
-    clips (rendered sharp at every focal length) took for a dolly; the frames show rack focus."""
+    """The raw columns a model of this feature version reads as they are. Versions 2 and 3 leave
+    out the sharpness changes: magnifying a real photograph (a zoom in) blurs it, which a model
+    trained on rendered clips (rendered sharp at every focal length) took for a dolly; version 3
+    reads their difference instead (`derived_columns`)."""
     cols = list(range(raw_dim(version)))
     return cols if version == 1 else [c for c in cols if c not in _SHARPNESS]
 
 
+def derived_columns(raw: np.ndarray, version: int = MOTION_VERSION) -> np.ndarray:
+    """Columns a feature version computes from raw ones, ``(..., k)``: version 3's sharpness
+    contrast (centre minus border log-sharpness change; a uniform blur or sharpening cancels)."""
+    raw = np.asarray(raw, dtype=np.float32)
+    if version == 3:
+        return raw[..., _SHARPNESS[0]:_SHARPNESS[0] + 1] - raw[..., _SHARPNESS[1]:_SHARPNESS[1] + 1]
+    return raw[..., :0]
+
+
+_DERIVED = {3: (np.array([0.01], np.float32), np.array([3.0], np.float32))}  # log tau, linear scale
+
+
 def motion_dim(version: int = MOTION_VERSION) -> int:
     """Model input features per frame pair for a feature version."""
-    return 2 * len(model_columns(version))
+    return 2 * (len(model_columns(version)) + (len(_DERIVED[version][0]) if version in _DERIVED else 0))
 
 
 MOTION_DIM = motion_dim()
@@ -195,9 +213,14 @@ def encode_motion(raw: np.ndarray, version: int = MOTION_VERSION) -> np.ndarray:
     if raw.shape[-1] < d:
         raise ValueError(f"raw motion has {raw.shape[-1]} columns, feature version {version} needs {d}")
     cols = model_columns(version)
-    raw = raw[..., cols]
-    logs = np.sign(raw) * np.log1p(np.abs(raw) / _LOG_TAU[cols])
-    return np.concatenate([np.clip(raw * _LINEAR[cols], -5, 5), logs], axis=-1).astype(np.float32)
+    tau, linear = _LOG_TAU[cols], _LINEAR[cols]
+    picked = raw[..., cols]
+    if version in _DERIVED:
+        picked = np.concatenate([picked, derived_columns(raw, version)], axis=-1)
+        tau = np.concatenate([tau, _DERIVED[version][0]])
+        linear = np.concatenate([linear, _DERIVED[version][1]])
+    logs = np.sign(picked) * np.log1p(np.abs(picked) / tau)
+    return np.concatenate([np.clip(picked * linear, -5, 5), logs], axis=-1).astype(np.float32)
 
 
 def motion_features(frames: np.ndarray, version: int = MOTION_VERSION) -> np.ndarray:

@@ -72,6 +72,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     caption_weight: float = 0.25
     movement_prior: float = 0.0  # estimator-prior bonus on movement at inference (cameraclip.prior)
+    motion_features: int = 0  # motion feature version (cameraclip.features); 0: the current default
     flip: bool = True
     reverse: bool = True
     jitter: bool = True
@@ -270,7 +271,9 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
                                         "threads": config.threads, "device": config.device})
         motion_version = ModelSpec.from_dict(saved.get("model") or {}).motion_features
     else:
-        motion_version = ModelSpec().motion_features
+        motion_version = config.motion_features or ModelSpec().motion_features
+    if motion_version not in features.VERSIONS:
+        raise UserInputError(str(motion_version), f"unknown motion feature version (known: {features.VERSIONS})")
     if config.pooling not in POOLINGS:
         raise UserInputError(config.pooling, f"unknown pooling (known: {', '.join(POOLINGS)})")
     if config.recipe not in RECIPES:

@@ -5,8 +5,9 @@
 Part 1 — import vs raw decode, per set of files (times are medians over the repeats, runs
 interleaved so other load on the machine hits both alike):
 - ``decode`` (the named baseline): decode every frame of every file to an RGB array at its own
-  size, as `cinestudio.media.decode.iter_frames` does (PyAV's default decoder set-up) — what any
-  tool that looks at every frame pays at least;
+  size, as `cinestudio.media.decode.iter_frames` does (PyAV's default set-up: FFmpeg's slice
+  threads and swscale's threads, so it uses more than one core too) — what any tool that looks
+  at every frame pays at least;
 - ``decode-mt`` (a second, stricter baseline): the same with FFmpeg's frame threading on, which
   uses the second core for decoding alone;
 - ``import``: `cinestudio.dataset.collect.import_paths` into a fresh workspace — sha256, probe,

@@ -4,7 +4,8 @@ Importing must not cost several decodes of every file, so `analyse_video` decode
 shot detector's analysis size (`ANALYSIS_SIDE`, `decode.iter_analysis_frames`: on a background
 thread, deblocking skipped), and feeds every frame to the work below. Three threads share it:
 decoding, the motion worker and the caller's (shots, thumbnails); PyAV and OpenCV release the
-GIL, so on two cores they overlap. The work:
+GIL, so on two cores they overlap; OpenCV's own thread pool is off meanwhile (`media.cvthreads`:
+its spinning workers would take the cores from ours). The work:
 
 - the shot detector (`cinestudio.media.shots.cuts_in_frames`, the same detector and tuning as
   `cinestudio shots`);
@@ -14,7 +15,8 @@ GIL, so on two cores they overlap. The work:
   burst completes, so memory stays bounded however long the video. Each shot's pairs (none
   straddles a cut) are then classified with `classify_pairs`; a shot too short to hold a burst
   is decoded again on its own;
-- thumbnails: a small JPEG every few frames; each shot gets the one nearest its middle;
+- thumbnails: a small JPEG every few frames (encoded on the worker thread); each shot gets the
+  one nearest its middle;
 - the fingerprint (`cinestudio.dataset.fingerprint`): the frames at the uniformly spaced indices.
 
 No database here: the result is a plain `VideoAnalysis`, which the import use-case stores.
@@ -34,6 +36,7 @@ import numpy as np
 
 from cinestudio.dataset import fingerprint as fp
 from cinestudio.errors import MediaError
+from cinestudio.media.cvthreads import single_threaded_opencv
 from cinestudio.media.decode import iter_analysis_frames, read_frames
 from cinestudio.media.motion import classify_motion, classify_pairs, global_motion
 from cinestudio.media.probe import VideoInfo, probe
@@ -227,7 +230,7 @@ def analyse_video(path: str | os.PathLike[str], *, min_frames: int = DEFAULT_MIN
             want.setdefault(i, []).append(k)
     fp_frames: list[np.ndarray | None] = [None] * fp.FINGERPRINT_FRAMES
     thumb_every = max(1, min(max(1, min_frames // 2), round(fps / 2)))
-    thumbs: list[tuple[int, bytes]] = []
+    thumbs: list[tuple[int, Future]] = []   # (frame, JPEG bytes to come)
     count = 0
     total_hint = max(1, info.frames)
 
@@ -246,20 +249,23 @@ def analyse_video(path: str | os.PathLike[str], *, min_frames: int = DEFAULT_MIN
                 if i in want:
                     for k in want[i]:
                         fp_frames[k] = np.ascontiguousarray(bgr[..., ::-1])
-                if i % thumb_every == 0:
-                    thumbs.append((i, _jpeg_bgr(bgr)))
+                if i % thumb_every == 0:   # encoded on the worker thread, off the critical path
+                    thumbs.append((i, sampler.worker.submit(_jpeg_bgr, bgr)))
+                    if len(thumbs) > _MotionSampler.MAX_PENDING and not thumbs[-_MotionSampler.MAX_PENDING][1].done():
+                        thumbs[-_MotionSampler.MAX_PENDING][1].result()   # bounded: wait for an old one
                 yield bgr
         finally:
             decoded.close()
 
-    with sampler:
+    with single_threaded_opencv(), sampler:   # our three threads keep the cores busy
         cuts = cuts_in_frames(frames(), fps, bgr=True)
         sampler.finish()
+        jpegs = [(i, job.result()) for i, job in thumbs]
     if count == 0:
         raise MediaError(path, "no video frame can be decoded")
     cuts = [c for c in cuts if 0 < c < count]
     shots, skipped = [], []
-    thumb_at = np.array([i for i, _ in thumbs]) if thumbs else np.zeros(0, dtype=int)
+    thumb_at = np.array([i for i, _ in jpegs]) if jpegs else np.zeros(0, dtype=int)
     for s in shots_from_cuts(cuts, count):
         start, end = s["start"], s["end"]
         if end - start < min_frames:
@@ -271,7 +277,7 @@ def analyse_video(path: str | os.PathLike[str], *, min_frames: int = DEFAULT_MIN
         inside = np.nonzero((thumb_at >= start) & (thumb_at < end))[0]
         if len(inside):
             best = inside[np.argmin(np.abs(thumb_at[inside] - mid))]
-            jpeg = thumbs[best][1]
+            jpeg = jpegs[best][1]
         else:
             jpeg = _thumbnail_by_seeking(path, mid)
         rows = sampler.shot_pairs(start, end)

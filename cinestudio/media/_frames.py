@@ -12,12 +12,16 @@ import os
 import queue
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from cinestudio.media._av import _reformatter, decode_all, frame_rate, open_video
 from cinestudio.progress import StopFn, check_stop
+
+if TYPE_CHECKING:
+    import av
 
 
 def small_size(width: int, height: int, max_side: int) -> tuple[int, int]:
@@ -68,46 +72,83 @@ def iter_small_frames(path: str | os.PathLike[str], max_side: int, fmt: str = "b
 
 def _iter_all(path, max_side: int, fmt: str, should_stop: StopFn | None,
               frame_threads: bool = True, fast: bool = False):
+    return shrink_frames(decoded_frames(path, should_stop, frame_threads, fast), max_side, fmt)
+
+
+def decoded_frames(path, should_stop: StopFn | None = None, frame_threads: bool | None = True,
+                   fast: bool = False) -> Iterator[tuple[int, "av.VideoFrame"]]:
+    """(index, decoded frame) of the whole file, not converted: the caller (or another thread)
+    scales them with `shrink_frames`. `frame_threads`: True adds FFmpeg's frame threads to its
+    default slice threads, None keeps the default, False decodes on the calling thread alone
+    (for callers that keep the cores busy with threads of their own)."""
     with open_video(path) as (container, stream):
         if frame_threads:
             stream.thread_type = "AUTO"
+        elif frame_threads is False:
+            stream.thread_type = "NONE"
         if fast:
             stream.codec_context.options = {**stream.codec_context.options,
                                             "skip_loop_filter": "all"}
-        size = None
-        scaler = _reformatter()   # one scaler for all frames (a frame's own is rebuilt each time)
         for index, frame in enumerate(decode_all(container, stream)):
             if index % 32 == 0:
                 check_stop(should_stop)
+            yield index, frame
+
+
+def shrink_frames(frames: Iterator[tuple[int, "av.VideoFrame"]], max_side: int,
+                  fmt: str, threads: int = 0) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, array) of decoded frames scaled by swscale (area averaging) to at most `max_side`
+    px, in `fmt`, on `threads` threads (0: as many as there are cores). Closing it closes
+    `frames`."""
+    size = None
+    scaler = _reformatter()   # one scaler for all frames (a frame's own is rebuilt each time)
+    try:
+        for index, frame in frames:
             if size is None:
                 size = small_size(frame.width, frame.height, max_side)
             small = scaler.reformat(frame, width=size[0], height=size[1], format=fmt,
-                                    interpolation="AREA")
+                                    interpolation="AREA", threads=threads)
             yield index, small.to_ndarray()
+    finally:
+        close = getattr(frames, "close", None)
+        if close is not None:
+            close()
 
 
-def prefetched(frames: Iterator, depth: int = 16) -> Iterator:
+def prefetched(frames: Iterator, depth: int = 16, batch: int = 1) -> Iterator:
     """Run the iterator `frames` (decoding) in a background thread, `depth` items ahead, so that
     decoding overlaps the caller's work (PyAV releases the GIL while it decodes and scales).
-    Exceptions are re-raised in the caller; closing the generator stops the thread."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
+    Items cross over `batch` at a time: each hand-over wakes a thread, and per frame those
+    wake-ups cost more than cheap frames do. Exceptions are re-raised in the caller; closing the
+    generator stops the thread."""
+    batch = max(1, int(batch))
+    q: queue.Queue = queue.Queue(maxsize=max(1, depth // batch))
     stop = threading.Event()
     done = object()
 
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def work() -> None:
         try:
+            chunk: list = []
             for item in frames:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
+                chunk.append(item)
+                if len(chunk) >= batch:
+                    if not put(chunk):
                         break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    break
-            q.put(done)
+                    chunk = []
+            if chunk:
+                put(chunk)
+            put(done)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            q.put(exc)
+            put(exc)
         finally:
             close = getattr(frames, "close", None)
             if close is not None and stop.is_set():
@@ -125,7 +166,7 @@ def prefetched(frames: Iterator, depth: int = 16) -> Iterator:
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item
+            yield from item
     finally:
         stop.set()
         while thread.is_alive():

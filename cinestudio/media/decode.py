@@ -54,16 +54,17 @@ def iter_analysis_frames(path: str | os.PathLike[str], max_side: int, fmt: str =
     """
     from cinestudio.media import _frames
 
-    frames = _frames.iter_small_frames(path, max_side, fmt, should_stop=should_stop,
-                                       frame_threads=False, fast=True)
-    ahead = _frames.prefetched(frames, depth)
+    # one thread each: decoding and scaling must not spawn FFmpeg threads of their own
+    decoded = _frames.decoded_frames(path, should_stop, frame_threads=False, fast=True)
+    ahead = _frames.prefetched(decoded, depth, batch=8)
+    frames = _frames.shrink_frames(ahead, max_side, fmt, threads=1)   # closing it stops decoding
 
     def each() -> Iterator[np.ndarray]:
         try:
-            for _, frame in ahead:
+            for _, frame in frames:
                 yield frame
         finally:
-            ahead.close()   # stops the decoding thread and closes the file at once
+            frames.close()   # stops the decoding thread and closes the file at once
 
     return each()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -263,3 +264,49 @@ def test_h264_in_matroska(tmp_path):
     assert probe(path).frames == len(ref) == 30
     idx = uniform_indices(0, 30, 8)
     assert np.array_equal(sample_frames(path, 8), ref[idx])
+
+
+@pytest.mark.parametrize("name", ["h264_gop7", "mjpeg_avi", "mpeg4_gop6_mkv"])
+def test_analysis_frames_are_every_frame_small_and_in_order(videos, name):
+    """The import's reader (decoding thread, batched hand-over, scaling on the caller) yields the
+    same frames, in order, as a plain decode shrunk alike (near, not equal: deblocking is skipped
+    and swscale's area filter is not OpenCV's)."""
+    from cinestudio.media.decode import iter_analysis_frames
+
+    small = list(iter_analysis_frames(videos[name], 32, "rgb24"))
+    full = read_frames(videos[name])
+    assert len(small) == len(full) and small[0].shape == (24, 32, 3)
+    ref = [cv2.resize(f, (32, 24), interpolation=cv2.INTER_AREA).astype(int) for f in full]
+    errs = [np.abs(s.astype(int) - r).mean() for s, r in zip(small, ref)]
+    # frame k matches reference k clearly better than the next one: all there, in order
+    nxt = [np.abs(s.astype(int) - r).mean() for s, r in zip(small, ref[1:])]
+    assert all(e < 0.5 * n for e, n in zip(errs, nxt)), (errs, nxt)
+
+
+def test_analysis_frames_stop_early_and_report_bad_files(videos, bad_files):
+    import threading
+
+    from cinestudio.media.decode import iter_analysis_frames
+
+    it = iter_analysis_frames(videos["h264_gop7"], 32)
+    next(it)
+    it.close()   # stops the decoding thread
+    for _ in range(100):
+        if not any(t.name == "cinestudio-decode" for t in threading.enumerate()):
+            break
+        threading.Event().wait(0.02)
+    assert not any(t.name == "cinestudio-decode" for t in threading.enumerate())
+    with pytest.raises(MediaError):
+        list(iter_analysis_frames(bad_files["no_moov"], 32))
+
+
+def test_single_threaded_opencv_nests_and_restores():
+    from cinestudio.media.cvthreads import single_threaded_opencv
+
+    before = cv2.getNumThreads()
+    with single_threaded_opencv():
+        assert cv2.getNumThreads() == 1
+        with single_threaded_opencv():
+            assert cv2.getNumThreads() == 1
+        assert cv2.getNumThreads() == 1   # the outer user still holds it
+    assert cv2.getNumThreads() == before

@@ -15,6 +15,10 @@ One concept per module:
 - `runs`       the LoRAs of a workspace (``lora list``)
 
 Importing this package is cheap; torch and diffusers load with the submodules that need them.
+The functions named like their modules (`compose`, `render`, `train_lora`, `train_base`) are
+imported from those modules (``from cinestudio.cameradiff.compose import compose``): once a
+submodule is loaded, Python binds its name on the package, so a package-level alias would
+sometimes be the module.
 """
 
 from __future__ import annotations
@@ -24,11 +28,11 @@ import importlib
 _EXPORTS = {
     "load_pipeline": "backend", "BackendOptions": "backend", "make_tiny": "tiny",
     "add_lora": "lora", "save_lora": "lora", "load_loras": "lora", "parse_lora_arg": "lora", "LoraRef": "lora",
-    "compose": "compose", "ComposeOptions": "compose", "METHODS": "compose",
+    "ComposeOptions": "compose", "METHODS": "compose",
     "ClipLoraGuide": "cliplora", "GuideOptions": "cliplora", "CameraClipScorer": "cliplora",
-    "render": "render", "RenderConfig": "render",
-    "train_lora": "train_lora", "LoraTrainConfig": "train_lora",
-    "train_base": "train_base", "BaseTrainConfig": "train_base",
+    "RenderConfig": "render",
+    "LoraTrainConfig": "train_lora",
+    "BaseTrainConfig": "train_base",
     "list_loras": "runs",
 }
 

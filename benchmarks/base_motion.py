@@ -9,10 +9,11 @@ movement), the follow rate and the samples' mean drift (the steady move per fram
 frame, and the speed, which counts jitter too: `train_base.drift_percent`; the simulator's pans and
 tilts drift 7-9 %/frame at ``--crop 0.5``, its static clips 0.6) per movement; ``--json OUT`` saves everything. A base trained with
 ``--noise-share`` starts its samples from that frame-correlated noise (its ``cinestudio_base.json``
-says so; ``--noise-share`` overrides).
+says so; ``--noise-share`` overrides); ``--warp V`` slides that shared noise V latent px per frame
+along the prompted move (warped noise: the motion then comes from the start noise, not the text).
 
     python benchmarks/base_motion.py --base RUN/pipeline [--seeds 8] [--steps 25] [--guidance 3]
-        [--frames 8] [--size 32] [--noise-share S] [--threads 1] [--device cpu] [--json out.json]
+        [--frames 8] [--size 32] [--noise-share S] [--warp V] [--threads 1] [--device cpu] [--json out.json]
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=32)
     ap.add_argument("--noise-share", type=float, default=None,
                     help="share of the start noise common to all frames (default: the base's training value, else 0)")
+    ap.add_argument("--warp", type=float, default=None,
+                    help="latent px per frame the shared start noise slides along the prompted move "
+                         "(default: the base's --noise-warp, else 0; needs a noise share)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--gifs", default=None, help="folder for the first seed's samples")
@@ -62,17 +66,17 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from cinestudio.cameradiff.render import motion_verdict
-    from cinestudio.cameradiff.train_base import drift_percent, render_sample
+    from cinestudio.cameradiff.train_base import drift_percent, render_sample, warp_for
     from cinestudio.taxonomy import load_taxonomy
 
     if args.threads:
         torch.set_num_threads(args.threads)
     tax = load_taxonomy("cinematic2k")
     pipe = load_pipeline(args.base, BackendOptions(device=args.device))
-    share = args.noise_share
-    if share is None:
-        meta = Path(args.base) / "cinestudio_base.json"
-        share = json.loads(meta.read_text())["config"].get("noise_share", 0.0) if meta.is_file() else 0.0
+    meta = Path(args.base) / "cinestudio_base.json"
+    trained = json.loads(meta.read_text())["config"] if meta.is_file() else {}
+    share = trained.get("noise_share", 0.0) if args.noise_share is None else args.noise_share
+    warp_speed = trained.get("noise_warp", 0.0) if args.warp is None else args.warp
     t0 = time.perf_counter()
     rows = {}
     for m in args.movement:
@@ -80,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         verdicts, drifts, speeds = [], [], []
         for j in range(args.seeds):
             video = render_sample(pipe, prompt, steps=args.steps, frames=args.frames, size=args.size,
-                                  seed=args.seed0 + j, guidance=args.guidance, noise_share=share)
+                                  seed=args.seed0 + j, guidance=args.guidance, noise_share=share,
+                                  warp=warp_for(m, warp_speed))
             if args.gifs and j == 0:
                 from cinestudio.media.encode import write_gif
 
@@ -97,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(f"{k} {n}" for k, n in counts), flush=True)
     moving = [m for m in rows if m != "static"]
     summary = {"base": args.base, "seeds": args.seeds, "steps": args.steps, "guidance": args.guidance,
-               "frames": args.frames, "size": args.size, "noise_share": share, "movements": rows,
+               "frames": args.frames, "size": args.size, "noise_share": share, "warp": warp_speed, "movements": rows,
                "follow_rate": sum(r["follow"] for r in rows.values()) / max(1, len(rows)),
                "follow_rate_moving": sum(rows[m]["follow"] for m in moving) / max(1, len(moving)),
                "elapsed_s": round(time.perf_counter() - t0, 1)}

@@ -61,6 +61,7 @@ DECODER_CKPT = Path("checkpoints") / "decoder.safetensors"
 TEXT_CKPT = Path("checkpoints") / "text.safetensors"
 NEUTRAL_PROMPT = "a scene"
 SAMPLE_PROMPTS = (NEUTRAL_PROMPT, "the camera pans to the left")  # a taxonomy prompt: one the base was trained on
+SAMPLE_MOVEMENTS = (None, "pan_left")  # the move each sample prompt names (the noise warp follows it)
 # Movements the optical-flow estimator reads reliably on the simulator's own 32 px clips (see
 # docs/cameradiff.md): the prompt-following evaluation scores these.
 READABLE_MOVEMENTS = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out")
@@ -97,6 +98,7 @@ class BaseTrainConfig:
     vae_from: str | None = None  # take the trained VAE of this pipeline/run instead of stage 1
     noise_share: float = 0.0  # share of the noise variance common to all frames (training and the samples' start)
     text_aux: float = 0.0  # weight of a movement-classification loss on the text encoder's output
+    noise_warp: float = 0.0  # latent px/frame the shared noise slides along the clip's (the prompt's) camera move
     eval_every: int | None = None  # prompt-following evaluation every N steps (None: at every sample)
     eval_seeds: int = 2
     eval_guidance: float = 3.0
@@ -210,24 +212,53 @@ def _texts(examples, rng: np.random.Generator, tax, cfg: BaseTrainConfig) -> lis
     return out
 
 
-def mixed_noise(shape, generator, share: float):
+# Which way the picture content moves (x right, y down) when the camera makes these moves: a pan left
+# turns the camera left, so the world slides right across the frame.
+CONTENT_DIRECTION = {"pan_left": (1.0, 0.0), "pan_right": (-1.0, 0.0), "tilt_up": (0.0, 1.0), "tilt_down": (0.0, -1.0)}
+
+
+def warp_for(movement: str | None, speed: float) -> tuple[float, float]:
+    """The shift (latent px per frame) of the shared noise for a camera move: ``speed`` along the
+    content's direction (`CONTENT_DIRECTION`); (0, 0) for static and the moves without one."""
+    dx, dy = CONTENT_DIRECTION.get(movement or "", (0.0, 0.0))
+    return dx * speed, dy * speed
+
+
+def mixed_noise(shape, generator, share: float, shifts=None):
     """Gaussian noise ``(B, C, F, h, w)`` whose frames share ``share`` of their variance (PYoCo's mixed
     noise): ``sqrt(share)·common + sqrt(1 - share)·own``; every frame's marginal stays N(0, 1), and
-    ``share=0`` is the plain independent draw (the same numbers as ``torch.randn(shape)``)."""
+    ``share=0`` is the plain independent draw (the same numbers as ``torch.randn(shape)``).
+
+    ``shifts``: per batch item, how far (latent px per frame, x right / y down) the common part
+    moves from frame to frame — warped noise, as in Go-with-the-Flow: frame k is the window of one
+    larger noise field displaced by ``-round(k·shift)``, so the noise pattern slides with the picture
+    content of that camera move (each frame is still i.i.d. N(0, 1))."""
     import torch
 
     own = torch.randn(shape, generator=generator)
     if not share:
         return own
-    common = torch.randn((shape[0], shape[1], 1, *shape[3:]), generator=generator)
+    b, c, f, h, w = shape
+    if not shifts or not any(sx or sy for sx, sy in shifts):
+        common = torch.randn((b, c, 1, h, w), generator=generator)
+    else:
+        parts = []
+        for sx, sy in shifts:
+            ox = [-int(np.floor(sx * k + 0.5)) for k in range(f)]  # half up (round() halves to even: jerky at 0.5)
+            oy = [-int(np.floor(sy * k + 0.5)) for k in range(f)]
+            field = torch.randn((c, h + max(oy) - min(oy), w + max(ox) - min(ox)), generator=generator)
+            parts.append(torch.stack([field[:, y - min(oy):y - min(oy) + h, x - min(ox):x - min(ox) + w]
+                                      for x, y in zip(ox, oy)], dim=1))
+        common = torch.stack(parts)
     return float(np.sqrt(share)) * common + float(np.sqrt(1.0 - share)) * own
 
 
 def render_sample(pipe, prompt: str, *, steps: int, frames: int, size: int, seed: int, guidance: float,
-                  noise_share: float = 0.0) -> np.ndarray:
+                  noise_share: float = 0.0, warp: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """One sample ``(F, H, W, 3)`` uint8. With ``noise_share`` 0 it is `compose` (the render path); else
     the same pipeline call started from frame-correlated noise (`mixed_noise`, drawn on the CPU from
-    ``seed``), as the base was trained with it."""
+    ``seed``), as the base was trained with it; ``warp``: the common part slides by that many latent
+    px per frame (`warp_for` a movement)."""
     from cinestudio.cameradiff.compose import ComposeOptions, compose
 
     if not noise_share:
@@ -240,7 +271,8 @@ def render_sample(pipe, prompt: str, *, steps: int, frames: int, size: int, seed
     vf = int(pipe.vae_scale_factor)
     shape = (1, int(pipe.unet.config.in_channels), frames, size // vf, size // vf)
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
-    latents = mixed_noise(shape, gen, noise_share).to(pipe._execution_device, next(pipe.unet.parameters()).dtype)
+    latents = mixed_noise(shape, gen, noise_share, [tuple(warp)])
+    latents = latents.to(pipe._execution_device, next(pipe.unet.parameters()).dtype)
     with torch.no_grad():
         out = pipe(prompt=prompt, num_frames=frames, height=size, width=size, num_inference_steps=steps,
                    guidance_scale=guidance, latents=latents, output_type="latent")
@@ -271,7 +303,8 @@ def evaluate(pipe, cfg: BaseTrainConfig, run: Path, step: int, tax=None) -> dict
         verdicts[m] = []
         for j in range(cfg.eval_seeds):
             video = render_sample(pipe, prompt, steps=cfg.sample_steps, frames=cfg.frames, size=cfg.size,
-                                  seed=cfg.seed + 100 + j, guidance=cfg.eval_guidance, noise_share=cfg.noise_share)
+                                  seed=cfg.seed + 100 + j, guidance=cfg.eval_guidance, noise_share=cfg.noise_share,
+                                  warp=warp_for(m, cfg.noise_warp))
             if j == 0:
                 write_gif(folder / f"step_{step:06d}_{m}.gif", list(video), fps=8)
             verdicts[m].append(motion_verdict(video)["verdict"])
@@ -317,7 +350,8 @@ def sample(pipe, cfg: BaseTrainConfig, run: Path, step: int) -> list[dict[str, A
     folder.mkdir(parents=True, exist_ok=True)
     for j, prompt in enumerate(SAMPLE_PROMPTS):
         video = render_sample(pipe, prompt, steps=cfg.sample_steps, frames=cfg.frames, size=cfg.size,
-                              seed=cfg.seed + j, guidance=3.0, noise_share=cfg.noise_share)
+                              seed=cfg.seed + j, guidance=3.0, noise_share=cfg.noise_share,
+                              warp=warp_for(SAMPLE_MOVEMENTS[j], cfg.noise_warp))
         path = folder / f"step_{step:06d}_{j}.gif"
         write_gif(path, list(video), fps=8)
         out.append({"prompt": prompt, "file": str(path.relative_to(run)),
@@ -358,6 +392,8 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
         raise UserInputError(cfg.text, f"unknown text mode (known: {', '.join(TEXT_MODES)})")
     if not 0 <= cfg.noise_share < 1:
         raise UserInputError(str(cfg.noise_share), "noise share must be in [0, 1)")
+    if cfg.noise_warp and not cfg.noise_share:
+        raise UserInputError(str(cfg.noise_warp), "--noise-warp moves the shared part of the noise: set --noise-share > 0")
     for m in cfg.movements or ():
         if m not in tax.keys("movement"):
             raise UserInputError(m, "not a movement of the scheme")
@@ -543,7 +579,8 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
         batch = [examples[int(i)] for i in rng.integers(len(examples), size=cfg.batch_size)]
         x0 = latents.batch(batch)
         gen = torch.Generator(device="cpu").manual_seed(cfg.seed * 1_000_003 + step)
-        noise = mixed_noise(tuple(x0.shape), gen, cfg.noise_share).to(device)
+        shifts = [warp_for((ex.labels.get("movement") or [None])[0], cfg.noise_warp) for ex in batch] if cfg.noise_warp else None
+        noise = mixed_noise(tuple(x0.shape), gen, cfg.noise_share, shifts).to(device)
         t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(batch),), generator=gen).to(device)
         noisy = noise_sched.add_noise(x0, noise, t)
         texts = _texts(batch, rng, tax, cfg)

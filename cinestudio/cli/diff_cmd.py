@@ -184,6 +184,9 @@ def train_base_cmd(
                                       "(mixed noise, in training and in the samples' start; 0: independent frames)."),
     text_aux: float = typer.Option(0.0, "--text-aux", help="Weight of a movement-classification loss on the text "
                                    "encoder's pooled output (keeps the movement prompts apart; needs --text-lr > 0)."),
+    noise_warp: float = typer.Option(0.0, "--noise-warp", help="Latent px per frame the shared noise slides along "
+                                     "the clip's camera move in training and along the prompted move in the "
+                                     "samples (pans, tilts; needs --noise-share)."),
     checkpoint_every: int = typer.Option(250, "--checkpoint-every", help="Steps between checkpoints."),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     threads: int | None = typer.Option(None, "--threads", help="torch CPU threads."),
@@ -198,7 +201,8 @@ def train_base_cmd(
                              sample_every=sample_every, device=device, threads=threads, eval_every=eval_every, eval_seeds=eval_seeds,
                              text=text, movements=list(movement) if movement else None,
                              neutral_fraction=neutral_fraction, motion_lr_scale=motion_lr_scale, ema=ema, text_lr=text_lr, crop=crop, motion_loss=motion_loss, prediction=prediction, min_snr=min_snr, vae_from=vae_from,
-                             noise_share=noise_share, text_aux=text_aux)
+                             noise_share=noise_share, text_aux=text_aux,
+                             noise_warp=noise_warp)
     with progress_bar(not as_json, "training base") as bar:
         summary = train_base(config, bar, resume=resume)
     if as_json:

@@ -250,12 +250,14 @@ def test_train_base_noise_share_and_text_aux(tmp_path, clips):
         cfg = BaseTrainConfig(data=str(clips), out=str(tmp_path / name), preset="test", size=16, frames=4, vae_steps=2,
                               vae_batch=4, steps=2, batch_size=4, log_every=1, sample_every=2, eval_every=2,
                               eval_seeds=1, sample_steps=2, movements=["static", "pan_left", "pan_right"],
-                              noise_share=0.5, text_aux=1.0, neutral_fraction=0.0, empty_fraction=0.0, device="cpu")
+                              noise_share=0.5, text_aux=1.0, noise_warp=0.5, neutral_fraction=0.0,
+                              empty_fraction=0.0, device="cpu")
         return train_base(cfg)
 
     first, second = run("a"), run("b")
     info = json.loads((tmp_path / "a" / "config.json").read_text())
     assert info["config"]["noise_share"] == 0.5 and info["config"]["text_aux"] == 1.0
+    assert info["config"]["noise_warp"] == 0.5
     base = json.loads((tmp_path / "a" / "pipeline" / "cinestudio_base.json").read_text())
     assert base["config"]["noise_share"] == 0.5
     records = [json.loads(x) for x in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
@@ -270,6 +272,9 @@ def test_train_base_noise_share_and_text_aux(tmp_path, clips):
         train_base(BaseTrainConfig(data=str(clips), out=str(tmp_path / "d"), preset="test", size=16, frames=4,
                                    vae_steps=1, vae_batch=4, steps=1, batch_size=2, sample_every=0, text_aux=1.0,
                                    text_lr=0.0, device="cpu"))
+    with pytest.raises(UserInputError):  # the warp moves the shared part: no share, nothing to move
+        train_base(BaseTrainConfig(data=str(clips), out=str(tmp_path / "e"), preset="test", size=16, frames=4,
+                                   noise_warp=0.5, device="cpu"))
 
 
 def test_base_motion_benchmark_reports_drift(tiny_base, tmp_path):
@@ -284,7 +289,29 @@ def test_base_motion_benchmark_reports_drift(tiny_base, tmp_path):
 
     out = tmp_path / "bm.json"
     assert main(["--base", str(tiny_base), "--movement", "static", "pan_left", "--seeds", "1", "--steps", "2",
-                 "--frames", "4", "--size", "16", "--noise-share", "0.5", "--json", str(out)]) == 0
+                 "--frames", "4", "--size", "16", "--noise-share", "0.5", "--warp", "0.5", "--json", str(out)]) == 0
     summary = json.loads(out.read_text())
+    assert summary["warp"] == 0.5  # the warp speed the samples were drawn with, not a measured one
     assert summary["noise_share"] == 0.5 and set(summary["movements"]) == {"static", "pan_left"}
     assert all("drift" in row and len(row["verdicts"]) == 1 for row in summary["movements"].values())
+
+
+def test_warped_noise_slides_with_the_camera_move():
+    """--noise-warp: the shared part of the noise slides with the picture content of the clip's move
+    (a pan left moves content right), deterministic for a seed; and the option reaches the config."""
+    import torch
+
+    from cinestudio.cameradiff.train_base import BaseTrainConfig, mixed_noise, warp_for
+
+    assert warp_for("pan_left", 1.0) == (1.0, 0.0) and warp_for("tilt_down", 0.5) == (0.0, -0.5)
+    assert warp_for("static", 1.0) == (0.0, 0.0) and warp_for("zoom_in", 1.0) == (0.0, 0.0)
+    shape = (2, 4, 6, 8, 8)
+    shifts = [warp_for("pan_left", 1.0), warp_for("tilt_up", 1.0)]
+    a = mixed_noise(shape, torch.Generator().manual_seed(5), 0.999999, shifts)
+    assert torch.equal(a, mixed_noise(shape, torch.Generator().manual_seed(5), 0.999999, shifts))
+    # content moves right (pan left): column x of frame k is column x+1 of frame k+1
+    assert torch.allclose(a[0, :, 1:, :, 1:], a[0, :, :-1, :, :-1], atol=1e-2)
+    # content moves down (tilt up)
+    assert torch.allclose(a[1, :, 1:, 1:, :], a[1, :, :-1, :-1, :], atol=1e-2)
+    assert abs(float(a.std()) - 1.0) < 0.1
+    assert BaseTrainConfig.from_dict({"data": "d", "out": "o", "noise_warp": 0.7}).noise_warp == 0.7

@@ -289,11 +289,29 @@ def test_base_motion_benchmark_reports_drift(tiny_base, tmp_path):
 
     out = tmp_path / "bm.json"
     assert main(["--base", str(tiny_base), "--movement", "static", "pan_left", "--seeds", "1", "--steps", "2",
-                 "--frames", "4", "--size", "16", "--noise-share", "0.5", "--warp", "0.5", "--json", str(out)]) == 0
+                 "--frames", "4", "--size", "16", "--noise-share", "0.5", "--warp", "0.5", "--prompt", "a scene", "--json", str(out)]) == 0
     summary = json.loads(out.read_text())
     assert summary["warp"] == 0.5  # the warp speed the samples were drawn with, not a measured one
+    assert {row["prompt"] for row in summary["movements"].values()} == {"a scene"}
     assert summary["noise_share"] == 0.5 and set(summary["movements"]) == {"static", "pan_left"}
     assert all("drift" in row and len(row["verdicts"]) == 1 for row in summary["movements"].values())
+
+
+def test_base_motion_probe(tiny_base, clips):
+    """The diagnosis probe: one loss per condition and noise-level band, the same for the same seed."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "base_motion.py"
+    spec = importlib.util.spec_from_file_location("base_motion_bench", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    from cinestudio.cameradiff.backend import load_pipeline
+
+    pipe = load_pipeline(str(tiny_base), device="cpu")
+    a = mod.probe(pipe, str(clips), ["static", "pan_left", "pan_right"], clips=3, frames=4, size=16)
+    assert set(a) == {"as trained", "motion modules bypassed", "frames shuffled", "opposite prompt", "neutral prompt"}
+    assert all(len(row) == 4 and all(v > 0 for v in row.values()) for row in a.values())
+    assert a == mod.probe(pipe, str(clips), ["static", "pan_left", "pan_right"], clips=3, frames=4, size=16)
 
 
 def test_warped_noise_slides_with_the_camera_move():

@@ -176,3 +176,31 @@ def test_progress_and_cancel(tmp_path):
     assert seen and seen[-1][0] == seen[-1][1] == len(frames)
     with pytest.raises(Cancelled):
         detect_shots(path, should_stop=lambda: True)
+
+
+@needs_photos
+@pytest.mark.parametrize("hue_weight", [0.5, 0.0])
+def test_fast_detector_scores_equal_pyscenedetects_own(hue_weight, monkeypatch):
+    """Our AdaptiveDetector computes the same frame scores (bit for bit) and cuts as the stock one."""
+    import cv2
+    from scenedetect import FrameTimecode
+    from scenedetect.detectors import AdaptiveDetector, ContentDetector
+
+    from cinestudio.media.shots import _FastAdaptiveDetector
+
+    frames, _ = _photo_montage(3)
+    w = ContentDetector.Components(delta_hue=hue_weight, delta_sat=1.0, delta_lum=1.0, delta_edges=0.0)
+    kw = dict(adaptive_threshold=2.2, min_scene_len=0, window_width=2, min_content_val=6.0, weights=w)
+    stock, fast = AdaptiveDetector(**kw), _FastAdaptiveDetector(**kw)
+    calls = []   # the fast path, not a fallback to the library's own, is what is compared
+    monkeypatch.setattr(AdaptiveDetector, "_calculate_frame_score",
+                        lambda self, *a: calls.append(type(self)) or ContentDetector._calculate_frame_score(self, *a))
+    cuts = {"stock": [], "fast": []}
+    for i, rgb in enumerate(frames):
+        bgr = np.ascontiguousarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        tc = FrameTimecode(i, 25.0)
+        cuts["stock"] += [int(c.frame_num) for c in stock.process_frame(tc, bgr)]
+        cuts["fast"] += [int(c.frame_num) for c in fast.process_frame(tc, bgr)]
+        assert fast._frame_score == stock._frame_score, i
+    assert cuts["fast"] == cuts["stock"] and cuts["stock"]
+    assert set(calls) == {AdaptiveDetector}

@@ -76,13 +76,18 @@ def _iter_all(path, max_side: int, fmt: str, should_stop: StopFn | None,
 
 
 def decoded_frames(path, should_stop: StopFn | None = None, frame_threads: bool | None = True,
-                   fast: bool = False) -> Iterator[tuple[int, "av.VideoFrame"]]:
+                   fast: bool = False, threads_from_pixels: int | None = None
+                   ) -> Iterator[tuple[int, "av.VideoFrame"]]:
     """(index, decoded frame) of the whole file, not converted: the caller (or another thread)
     scales them with `shrink_frames`. `frame_threads`: True adds FFmpeg's frame threads to its
     default slice threads, None keeps the default, False decodes on the calling thread alone
-    (for callers that keep the cores busy with threads of their own)."""
+    (for callers that keep the cores busy with threads of their own) — unless the picture has
+    at least `threads_from_pixels` pixels: there decoding is most of the work, and FFmpeg's frame
+    threads spread it best."""
     with open_video(path) as (container, stream):
-        if frame_threads:
+        big = threads_from_pixels is not None and \
+            (stream.width or 0) * (stream.height or 0) >= threads_from_pixels
+        if frame_threads or big:
             stream.thread_type = "AUTO"
         elif frame_threads is False:
             stream.thread_type = "NONE"

@@ -42,6 +42,9 @@ def _iter_all(path, size: Size) -> Iterator[np.ndarray]:
             yield to_rgb(frame, size)
 
 
+THREADED_DECODE_PIXELS = 1280 * 720   # analysis: FFmpeg's frame threads from this picture size
+
+
 def iter_analysis_frames(path: str | os.PathLike[str], max_side: int, fmt: str = "bgr24", *,
                          should_stop: StopFn | None = None, depth: int = 24) -> Iterator[np.ndarray]:
     """Every frame of the video, shrunk to at most `max_side` px (aspect kept, even sides), in
@@ -54,8 +57,10 @@ def iter_analysis_frames(path: str | os.PathLike[str], max_side: int, fmt: str =
     """
     from cinestudio.media import _frames
 
-    # one thread each: decoding and scaling must not spawn FFmpeg threads of their own
-    decoded = _frames.decoded_frames(path, should_stop, frame_threads=False, fast=True)
+    # one thread each: decoding and scaling must not spawn FFmpeg threads of their own — except
+    # for HD pictures, where decoding is most of the work and FFmpeg's frame threads spread it
+    decoded = _frames.decoded_frames(path, should_stop, frame_threads=False, fast=True,
+                                     threads_from_pixels=THREADED_DECODE_PIXELS)
     ahead = _frames.prefetched(decoded, depth, batch=8)
     frames = _frames.shrink_frames(ahead, max_side, fmt, threads=1)   # closing it stops decoding
 

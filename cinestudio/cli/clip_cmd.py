@@ -37,6 +37,8 @@ def train_cmd(
     threads: int | None = typer.Option(None, "--threads", help="torch CPU threads."),
     cache: Path | None = typer.Option(None, "--cache", help="Frame cache folder (default RUN/cache)."),
     movement_prior: float | None = typer.Option(None, "--movement-prior", help="Bonus (nats) on the classical motion estimator's movement class when classifying; 0: the learned model alone."),
+    motion_features: int = typer.Option(0, "--motion-features", min=0, help="Motion feature version of a new run (1, 2 or 3; 0: the default)."),
+    movement_focus: float = typer.Option(0.0, "--movement-focus", min=0.0, help="Focal weighting of hard clips in the movement loss ((1-p)^focus; 0: off)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -45,7 +47,8 @@ def train_cmd(
 
     config = TrainConfig(data=str(data), out=str(out), model=model, pretrained=pretrained, pooling=pooling,
                          recipe=recipe, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
-                         max_minutes=max_minutes or None, threads=threads, cache=str(cache) if cache else None)
+                         max_minutes=max_minutes or None, threads=threads, cache=str(cache) if cache else None,
+                         motion_features=motion_features, movement_focus=movement_focus)
     if movement_prior is not None:
         config.movement_prior = movement_prior
     with progress_bar(not as_json, "training") as bar:

@@ -65,11 +65,33 @@ def test_training_takes_a_feature_version(tmp_path, clip_data):
     from cinestudio.cameraclip.train import TrainConfig, train
     from cinestudio.errors import UserInputError
 
-    cfg = TrainConfig(data=str(clip_data), out=str(tmp_path / "run"), epochs=1, batch_size=7, seed=0,
-                      device="cpu", motion_features=3, max_minutes=None)
-    train(cfg)
+    from typer.testing import CliRunner
+
+    from cinestudio.cli import app
+
+    res = CliRunner().invoke(app, ["clip", "train", "--data", str(clip_data), "--out", str(tmp_path / "run"),
+                                   "--epochs", "1", "--batch-size", "7", "--device", "cpu", "--motion-features", "3",
+                                   "--movement-focus", "1", "--json"])
+    assert res.exit_code == 0, res.output
     saved = json.loads((tmp_path / "run" / "config.json").read_text(encoding="utf-8"))
-    assert saved["model"]["motion_features"] == 3
+    assert saved["model"]["motion_features"] == 3 and saved["train"]["movement_focus"] == 1.0
     assert load_run(tmp_path / "run").model.motion_dim == features.motion_dim(3)
     with pytest.raises(UserInputError):
         train(TrainConfig(data=str(clip_data), out=str(tmp_path / "bad"), epochs=1, device="cpu", motion_features=7))
+
+
+def test_movement_focus_weighs_hard_clips_more():
+    import torch
+
+    from cinestudio.cameraclip.train import soft_clip_loss
+
+    targets = torch.eye(3)[[0, 1, 2, 0]]
+    logits = torch.tensor([[5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0], [0, 5.0, 0]])  # the last one is wrong
+    plain = soft_clip_loss(logits, targets)
+    assert torch.equal(plain, soft_clip_loss(logits, targets, 0.0))
+    focused = soft_clip_loss(logits.clone().requires_grad_(True), targets, 2.0)
+    assert focused > plain   # the wrong clip's term weighs more than the mean
+    # gradient reaches the logits through the loss terms only (the weights are constants)
+    x = logits.clone().requires_grad_(True)
+    soft_clip_loss(x, targets, 2.0).backward()
+    assert x.grad[3].abs().sum() > 10 * x.grad[0].abs().sum()

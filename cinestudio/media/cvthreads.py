@@ -3,10 +3,11 @@
 OpenCV parallelises `resize`, `cvtColor`, `goodFeaturesToTrack`, ... over a pool of its own whose
 workers spin for a while after each call. Where several of our threads already run OpenCV calls
 side by side (import analysis: decoding, motion and shot detection on three threads), those
-spinning workers take the cores the other threads need: on 640x360 clips, analysis used 1.85 CPU
-ms per frame with the default pool and 1.44 with one thread, and ran 1.25x faster in wall time
-(`benchmarks/bench_import.py`). The setting is process-wide, so it is reference-counted: the
-default comes back when the last user leaves.
+spinning workers take the cores the other threads need. Measured on import analysis of 640x360
+clips: with other work on the machine, 1.85 CPU ms per frame with the default pool and 1.44 with
+one thread, 1.25x faster in wall time; on an idle machine the same wall time and ~4 % less CPU.
+The setting is process-wide, so it is reference-counted: the default comes back when the last
+user leaves.
 """
 
 from __future__ import annotations

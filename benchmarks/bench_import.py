@@ -121,7 +121,12 @@ def time_import(files: list[Path], tmp: Path) -> tuple[float, float, int]:
 
 def bench_import(repeats: int) -> None:
     print("== import throughput vs raw decode (ratio = import fps / decode fps; goal >= 0.8)")
-    print(f"   {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
+    load = os.getloadavg()[0]
+    print(f"   {os.cpu_count()} cores, load average {load:.1f} at the start")
+    if load > 0.5:
+        # Measured here: with other jobs on the cores (even at real-time priority) the baselines
+        # slow down more than import does, and the ratios come out 0.1-0.4 too high.
+        print("   WARNING: the machine is busy; these ratios are not comparable with a quiet run's")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         for name, files in file_sets(tmp).items():

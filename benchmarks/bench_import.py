@@ -124,8 +124,8 @@ def bench_import(repeats: int) -> None:
     load = os.getloadavg()[0]
     print(f"   {os.cpu_count()} cores, load average {load:.1f} at the start")
     if load > 0.5:
-        # Measured here: with other jobs on the cores (even at real-time priority) the baselines
-        # slow down more than import does, and the ratios come out 0.1-0.4 too high.
+        # Measured here: with other jobs on the cores the ratios moved by 0.05-0.4, up at
+        # real-time priority (the baselines slowed more), down at normal priority.
         print("   WARNING: the machine is busy; these ratios are not comparable with a quiet run's")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)

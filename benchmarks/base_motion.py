@@ -40,8 +40,6 @@ def _mean(values: list[float]) -> float | None:
     return round(sum(ok) / len(ok), 2) if ok else None
 
 
-OPPOSITE = {"pan_left": "pan_right", "pan_right": "pan_left", "tilt_up": "tilt_down", "tilt_down": "tilt_up",
-            "zoom_in": "zoom_out", "zoom_out": "zoom_in"}
 BANDS = ((0, 200), (200, 500), (500, 800), (800, 1000))
 
 
@@ -55,6 +53,7 @@ def probe(pipe, data: str, movements: list[str], *, clips: int = 48, frames: int
     import torch
     from diffusers import DDPMScheduler
 
+    from cinestudio.cameraclip.augment import REVERSE_SWAP   # each move's opposite direction
     from cinestudio.cameradiff import data as dmod
     from cinestudio.cameradiff.train_base import NEUTRAL_PROMPT, mixed_noise
     from cinestudio.taxonomy import load_taxonomy
@@ -95,7 +94,7 @@ def probe(pipe, data: str, movements: list[str], *, clips: int = 48, frames: int
                         t = torch.randint(lo, hi, (len(batch),), generator=gen)
                         moves = [e.labels["movement"][0] for e in batch]
                         if cond == "opposite prompt":
-                            moves = [OPPOSITE.get(m, m) for m in moves]
+                            moves = [REVERSE_SWAP.get(m, m) for m in moves]
                         texts = [NEUTRAL_PROMPT if cond == "neutral prompt" else tax.get("movement", m).prompts[0]
                                  for m in moves]
                         emb = torch.cat([embed(x) for x in texts]).repeat_interleave(x0.shape[2], 0)

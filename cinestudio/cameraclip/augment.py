@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cinestudio.cameraclip.features import GRID_FIT
+
 LabelSet = tuple[str, ...]
 Labels = dict[str, LabelSet]
 
@@ -138,9 +140,6 @@ def photometric(x, generator):
     return x.clamp_(0.0, 1.0)
 
 
-_DENSE_FIT = 11 + 27  # grid_motion's similarity fit (dx, dy, scale) in the raw columns
-
-
 def shake_motion(raw: np.ndarray, rng: np.random.Generator, p: float = 0.5, max_sigma: float = 0.012) -> np.ndarray:
     """Raw motion ``(B, T-1, RAW_DIM)``: for a fraction `p` of clips, add zero-mean jitter of up to
     `max_sigma` of the frame per pair to dx, dy (a tenth of it to log-scale), in the global fit and
@@ -157,6 +156,6 @@ def shake_motion(raw: np.ndarray, rng: np.random.Generator, p: float = 0.5, max_
     noise *= sigma
     noise[:, :, 2] *= 0.1
     raw[pick, :, :3] += noise[pick]
-    if raw.shape[-1] >= _DENSE_FIT + 3:
-        raw[pick, :, _DENSE_FIT:_DENSE_FIT + 3] += noise[pick]
+    if raw.shape[-1] >= GRID_FIT + 3:   # the dense flow's similarity fit (dx, dy, scale)
+        raw[pick, :, GRID_FIT:GRID_FIT + 3] += noise[pick]
     return raw

@@ -36,6 +36,7 @@ GRID = 3  # grid_motion's cells per side
 GRID_BASELINE = 3  # grid_motion measures flow over windows of up to this many frame gaps
 GRID_DIM = 3 * GRID * GRID + 5  # per cell dx, dy, scale (minus the global fit); the fit (dx, dy, scale, rotation); residual
 V1_RAW_DIM = GLOBAL_DIM + LOCAL_DIM
+GRID_FIT = V1_RAW_DIM + 3 * GRID * GRID  # raw column of grid_motion's fit (dx, dy, scale, ...)
 RAW_DIM = V1_RAW_DIM + GRID_DIM
 MOTION_VERSION = 2  # what new models use (see the module docstring)
 _LOG_TAU = np.array([0.002] * 4 + [0.05] + [0.002] * 4 + [0.01, 0.01] + [0.002] * GRID_DIM, dtype=np.float32)

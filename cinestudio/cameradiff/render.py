@@ -86,21 +86,28 @@ def sha256(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
-def motion_verdict(frames: np.ndarray, offset: int = 0) -> dict[str, Any]:
-    """The optical-flow estimator's reading of a clip (frames enlarged to ≥128 px first: corner
-    tracking needs a few pixels of texture around each corner)."""
+def flow_frames(frames: np.ndarray) -> np.ndarray:
+    """`frames` enlarged to ≥128 px on the short side for the optical-flow estimator: corner
+    tracking needs a few pixels of texture around each corner."""
     import cv2
 
+    frames = np.asarray(frames)
+    side = min(frames.shape[1:3])
+    if side >= 128:
+        return frames
+    f = 128 / side
+    return np.stack([cv2.resize(x, (round(x.shape[1] * f), round(x.shape[0] * f)),
+                                interpolation=cv2.INTER_CUBIC) for x in frames])
+
+
+def motion_verdict(frames: np.ndarray, offset: int = 0) -> dict[str, Any]:
+    """The optical-flow estimator's reading of a clip (`flow_frames` first)."""
     from cinestudio.media.motion import classify_motion
 
     frames = np.asarray(frames)
     if len(frames) < 2:
         return {"verdict": "unknown", "dominant": [], "segments": []}
-    side = min(frames.shape[1:3])
-    if side < 128:
-        f = 128 / side
-        frames = np.stack([cv2.resize(x, (round(x.shape[1] * f), round(x.shape[0] * f)),
-                                      interpolation=cv2.INTER_CUBIC) for x in frames])
+    frames = flow_frames(frames)
     report = classify_motion(frames, offset=offset, min_segment=max(2, len(frames) // 4))
     d = report.to_dict()
     return {"verdict": (d["dominant"] or ["unknown"])[0], "dominant": d["dominant"],

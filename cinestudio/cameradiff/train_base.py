@@ -319,21 +319,14 @@ def evaluate(pipe, cfg: BaseTrainConfig, run: Path, step: int, tax=None) -> dict
 
 def drift_percent(frames: np.ndarray) -> tuple[float, float]:
     """How far the picture content moves per frame pair, in % of the frame side, from the flow
-    estimator's global (dx, dy) per pair (frames enlarged to 128 px, as for the verdict):
+    estimator's global (dx, dy) per pair (frames enlarged as for the verdict, `render.flow_frames`):
     ``(net, speed)`` — net: the length of the mean (dx, dy), a steady move; speed: the mean length,
     which jitter (content moving back and forth) raises too. NaN when no pair can be tracked. The
     simulator's pans and tilts at ``--crop 0.5``: net 7-9 %/frame; its static clips 0.6."""
-    import cv2
-
+    from cinestudio.cameradiff.render import flow_frames
     from cinestudio.media.motion import global_motion
 
-    frames = np.asarray(frames)
-    side = min(frames.shape[1:3])
-    if side < 128:
-        f = 128 / side
-        frames = np.stack([cv2.resize(x, (round(x.shape[1] * f), round(x.shape[0] * f)),
-                                      interpolation=cv2.INTER_CUBIC) for x in frames])
-    v = global_motion(frames)[:, :2]
+    v = global_motion(flow_frames(frames))[:, :2]
     v = v[np.isfinite(v).all(axis=1)]
     if not len(v):
         return float("nan"), float("nan")

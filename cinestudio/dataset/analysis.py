@@ -3,9 +3,9 @@
 Importing must not cost several decodes of every file, so `analyse_video` decodes once, at the
 thumbnails' size (`ANALYSIS_SIDE`, `decode.iter_analysis_frames`: on a background thread,
 deblocking skipped), and feeds every frame to the work below. Three threads share it: decoding,
-the motion worker (motion, thumbnail JPEGs) and the caller's (scaling, shots); PyAV and OpenCV release the
-GIL, so on two cores they overlap; OpenCV's own thread pool is off meanwhile (`media.cvthreads`:
-its spinning workers would take the cores from ours). The work:
+the motion worker (motion, thumbnail JPEGs) and the caller's (scaling, shots); PyAV and OpenCV
+release the GIL, so on two cores they overlap; OpenCV's own thread pool is off meanwhile
+(`media.cvthreads`: its spinning workers would take the cores from ours). The work:
 
 - the shot detector (`cinestudio.media.shots.cuts_in_frames`, the same detector and tuning as
   `cinestudio shots`);
@@ -252,8 +252,8 @@ def analyse_video(path: str | os.PathLike[str], *, min_frames: int = DEFAULT_MIN
                         fp_frames[k] = np.ascontiguousarray(bgr[..., ::-1])
                 if i % thumb_every == 0:   # encoded on the worker thread, off the critical path
                     thumbs.append((i, sampler.worker.submit(_jpeg_bgr, bgr)))
-                    if len(thumbs) > _MotionSampler.MAX_PENDING and not thumbs[-_MotionSampler.MAX_PENDING][1].done():
-                        thumbs[-_MotionSampler.MAX_PENDING][1].result()   # bounded: wait for an old one
+                    if len(thumbs) > _MotionSampler.MAX_PENDING:   # bounded: an older one is done
+                        thumbs[-_MotionSampler.MAX_PENDING][1].result()
                 yield bgr
         finally:
             decoded.close()

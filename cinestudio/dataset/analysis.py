@@ -1,11 +1,13 @@
 """One decoding pass over a video: shots, per-shot camera motion, thumbnails and a fingerprint.
 
 Importing must not cost several decodes of every file, so `analyse_video` decodes once, at the
-thumbnails' size (`ANALYSIS_SIDE`, `decode.iter_analysis_frames`: on a background thread,
-deblocking skipped), and feeds every frame to the work below. Three threads share it: decoding,
-the motion worker (motion, thumbnail JPEGs) and the caller's (scaling, shots); PyAV and OpenCV
-release the GIL, so on two cores they overlap; OpenCV's own thread pool is off meanwhile
-(`media.cvthreads`: its spinning workers would take the cores from ours). The work:
+shot detector's size (`SHOT_SIDE`), with the thumbnail and motion sizes scaled straight from
+the same decoded picture for the frames that need them (`decode.iter_analysis_views`: on a
+background thread, deblocking skipped), and feeds every frame to the work below. Three threads
+share it: decoding (and scaling, below HD), the motion worker (motion, thumbnail JPEGs) and the
+caller's (shots); PyAV and OpenCV release the GIL, so on two cores they overlap; OpenCV's own
+thread pool is off meanwhile (`media.cvthreads`: its spinning workers would take the cores from
+ours). The work:
 
 - the shot detector (`cinestudio.media.shots.cuts_in_frames`, the same detector and tuning as
   `cinestudio shots`);
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,15 +40,18 @@ import numpy as np
 from cinestudio.dataset import fingerprint as fp
 from cinestudio.errors import MediaError
 from cinestudio.media.cvthreads import single_threaded_opencv
-from cinestudio.media.decode import iter_analysis_frames, read_frames
+from cinestudio.media.decode import iter_analysis_views, read_frames
 from cinestudio.media.motion import classify_motion, classify_pairs, global_motion
 from cinestudio.media.probe import VideoInfo, probe
 from cinestudio.media.sampling import sample_frames, uniform_indices
+from cinestudio.media.shots import DEFAULT_TUNING as SHOTS_TUNING
 from cinestudio.media.shots import cuts_in_frames, shots_from_cuts
 from cinestudio.progress import Cancelled, ProgressFn, StopFn
 
-ANALYSIS_SIDE = 160      # decode size (longest side): the thumbnails' own; the shot detector
-                         # (128 px) and motion (96 px) shrink it further (256 cost ~15 % more)
+FINGERPRINT_SIDE = 160   # fingerprint frames (longest side, px)
+SHOT_SIDE = SHOTS_TUNING["max_side"]   # every frame, for the shot detector: its own size, as
+                                       # `cinestudio shots` decodes (scaling a larger frame down
+                                       # again cost a sixth of the pass at 640x360)
 MOTION_SIDE = 96         # motion estimation size (longest side): on 65 real-photo move shots 96 px
                          # read 54 right and 128 px 53, for ~40 % less optical-flow CPU
 MOTION_RATE = 5.0        # motion bursts: about this many frame pairs analysed per second (8 read
@@ -53,6 +59,9 @@ MOTION_RATE = 5.0        # motion bursts: about this many frame pairs analysed p
 BURST = 5                # consecutive frames per burst (4 pairs; parallax over the burst)
 THUMB_SIDE = 160         # thumbnails: longest side, px
 THUMB_QUALITY = 85
+THUMB_VIEW = (THUMB_SIDE, "bgr24")
+FINGERPRINT_VIEW = (FINGERPRINT_SIDE, "bgr24")
+MOTION_VIEW = (MOTION_SIDE, "gray")
 DEFAULT_MIN_FRAMES = 8   # shots shorter than this are skipped (CameraCLIP samples 8 frames)
 
 
@@ -107,8 +116,13 @@ class _MotionSampler:
 
     MAX_PENDING = 8
 
-    def __init__(self, period: int):
+    def __init__(self, period: int, tail_from: int | None = None):
         self.period = period
+        # Every frame from `tail_from` on (the video's last two periods, by the header's count)
+        # is kept too: a last shot too short to hold a burst is then estimated from these
+        # instead of being decoded again (seeking cost up to a fifth of a short file's import).
+        self.tail_from = tail_from
+        self.tail: deque[tuple[int, np.ndarray]] = deque(maxlen=2 * period + BURST)
         self.burst: list[tuple[int, np.ndarray]] = []
         self.last: tuple[int, np.ndarray] | None = None
         self.pending: list[tuple[list[int], Future]] = []
@@ -122,16 +136,22 @@ class _MotionSampler:
     def __exit__(self, *exc: object) -> None:
         self.worker.shutdown(wait=True, cancel_futures=True)
 
-    def push(self, index: int, bgr: np.ndarray) -> None:
+    def wants(self, index: int) -> bool:
+        return index % self.period < BURST or (self.tail_from is not None and index >= self.tail_from)
+
+    def push(self, index: int, grey: np.ndarray) -> None:
+        """Frame `index` at `MOTION_SIDE`, grey, if `wants(index)`."""
+        if self.tail_from is not None and index >= self.tail_from:
+            self.tail.append((index, grey))
         if index % self.period >= BURST:
             return
         if self.burst and self.burst[-1][0] != index - 1:
             self._flush()
         if not self.burst and self.last is not None and self.last[0] == index - 1:
             self.burst.append(self.last)   # contiguous bursts chain: no pair is lost between them
-        h, w = bgr.shape[:2]
+        h, w = grey.shape[:2]
         self.aspect = w / h
-        self.burst.append((index, _grey(bgr, MOTION_SIDE)))
+        self.burst.append((index, grey))
         if len(self.burst) >= BURST:
             self._flush()
 
@@ -159,15 +179,10 @@ class _MotionSampler:
     def shot_pairs(self, start: int, end: int) -> list[tuple[int, np.ndarray]]:
         return [(a, r) for a, r in self.pairs if start <= a and a + 1 < end]
 
-
-def _grey(bgr: np.ndarray, side: int) -> np.ndarray:
-    h, w = bgr.shape[:2]
-    grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    scale = side / max(h, w)
-    if scale < 1.0:
-        grey = cv2.resize(grey, (max(8, round(w * scale)), max(8, round(h * scale))),
-                          interpolation=cv2.INTER_AREA)
-    return grey
+    def kept_frames(self, start: int, end: int) -> list[np.ndarray] | None:
+        """The grey frames [start, end) if the tail still holds every one of them."""
+        frames = [g for i, g in self.tail if start <= i < end]
+        return frames if len(frames) == end - start else None
 
 
 def shot_motion(rows: list[tuple[int, np.ndarray]], start: int, end: int, *, aspect: float,
@@ -224,7 +239,7 @@ def analyse_video(path: str | os.PathLike[str], *, min_frames: int = DEFAULT_MIN
     info = info or probe(path)
     fps = float(info.fps) if info.fps and info.fps > 0 else 25.0
     period = motion_period(fps)
-    sampler = _MotionSampler(period)
+    sampler = _MotionSampler(period, tail_from=max(0, info.frames - 2 * period) if info.frames > 0 else None)
     want = {}
     if info.frames > 0:
         for k, i in enumerate(uniform_indices(0, info.frames, fp.FINGERPRINT_FRAMES)):
@@ -235,23 +250,32 @@ def analyse_video(path: str | os.PathLike[str], *, min_frames: int = DEFAULT_MIN
     count = 0
     total_hint = max(1, info.frames)
 
+    def views_at(i: int) -> list[tuple[int, str]]:
+        views = [THUMB_VIEW] if i % thumb_every == 0 else []
+        if i in want and FINGERPRINT_VIEW not in views:
+            views.append(FINGERPRINT_VIEW)
+        if sampler.wants(i):
+            views.append(MOTION_VIEW)
+        return views
+
     def frames() -> Iterator[np.ndarray]:
         nonlocal count
-        decoded = iter_analysis_frames(path, ANALYSIS_SIDE, "bgr24")
+        decoded = iter_analysis_views(path, (SHOT_SIDE, "bgr24"), views_at)
         try:
-            for i, bgr in enumerate(decoded):
+            for i, bgr, views in decoded:
                 if i % 16 == 0:
                     if should_stop is not None and should_stop():
                         raise Cancelled("stopped on request")
                     if progress is not None and i % 64 == 0:
                         progress(i, max(total_hint, i + 1), "analysing")
                 count = i + 1
-                sampler.push(i, bgr)
+                if MOTION_VIEW in views:
+                    sampler.push(i, views[MOTION_VIEW])
                 if i in want:
                     for k in want[i]:
-                        fp_frames[k] = np.ascontiguousarray(bgr[..., ::-1])
-                if i % thumb_every == 0:   # encoded on the worker thread, off the critical path
-                    thumbs.append((i, sampler.worker.submit(_jpeg_bgr, bgr)))
+                        fp_frames[k] = np.ascontiguousarray(views[FINGERPRINT_VIEW][..., ::-1])
+                if THUMB_VIEW in views:   # encoded on the worker thread, off the critical path
+                    thumbs.append((i, sampler.worker.submit(_jpeg_bgr, views[THUMB_VIEW])))
                     if len(thumbs) > _MotionSampler.MAX_PENDING:   # bounded: an older one is done
                         thumbs[-_MotionSampler.MAX_PENDING][1].result()
                 yield bgr
@@ -284,8 +308,10 @@ def analyse_video(path: str | os.PathLike[str], *, min_frames: int = DEFAULT_MIN
         rows = sampler.shot_pairs(start, end)
         if len(rows) >= min(4, end - start - 1):
             motion = shot_motion(rows, start, end, aspect=sampler.aspect, fps=fps, scheme=scheme)
-        else:  # a shot shorter than the sampling period: decode just its frames again
-            motion = _motion_by_seeking(path, start, end, fps, scheme)
+        else:  # a shot shorter than the sampling period: its frames, kept or decoded again
+            kept = sampler.kept_frames(start, end)
+            motion = _motion_by_seeking(path, start, end, fps, scheme) if kept is None \
+                else _motion_of_frames(kept, start, fps, scheme)
         shots.append(ShotAnalysis(start, end, jpeg, motion))
     fingerprint = _fingerprint(path, fp_frames, info.frames, count)
     if progress is not None:
@@ -302,6 +328,10 @@ def _motion_by_seeking(path: str, start: int, end: int, fps: float,
         frames = read_frames(path, start, end, size=MOTION_SIDE)
     except MediaError:
         return None
+    return _motion_of_frames(frames, start, fps, scheme)
+
+
+def _motion_of_frames(frames, start: int, fps: float, scheme: str | None) -> dict[str, Any]:
     report = classify_motion(frames, offset=start, max_side=MOTION_SIDE, scheme=scheme, fps=fps,
                              min_segment=max(2, round((fps or 24) / 4)))
     return {"dominant": list(report.dominant), "segments": [dict(s) for s in report.segments],
@@ -322,7 +352,7 @@ def _fingerprint(path: str, frames: list[np.ndarray | None], probed: int, decode
         return fp.frames_fingerprint(frames, decoded)  # type: ignore[arg-type]
     # The probe's count and the decode disagreed: sample again over what decoded.
     try:
-        sampled = sample_frames(path, fp.FINGERPRINT_FRAMES, 0, decoded, size=ANALYSIS_SIDE)
+        sampled = sample_frames(path, fp.FINGERPRINT_FRAMES, 0, decoded, size=FINGERPRINT_SIDE)
     except MediaError:
         return None
     return fp.frames_fingerprint(list(sampled), decoded)

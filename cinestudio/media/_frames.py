@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
-from cinestudio.media._av import _reformatter, decode_all, frame_rate, open_video
+from cinestudio.media._av import decode_all, frame_rate, open_video
 from cinestudio.progress import StopFn, check_stop
 
 if TYPE_CHECKING:
@@ -79,11 +80,12 @@ def decoded_frames(path, should_stop: StopFn | None = None, frame_threads: bool 
                    fast: bool = False, threads_from_pixels: int | None = None
                    ) -> Iterator[tuple[int, "av.VideoFrame"]]:
     """(index, decoded frame) of the whole file, not converted: the caller (or another thread)
-    scales them with `shrink_frames`. `frame_threads`: True adds FFmpeg's frame threads to its
-    default slice threads, None keeps the default, False decodes on the calling thread alone
-    (for callers that keep the cores busy with threads of their own) — unless the picture has
-    at least `threads_from_pixels` pixels: there decoding is most of the work, and FFmpeg's frame
-    threads spread it best."""
+    scales them (`ViewScaler`). `frame_threads`: True adds FFmpeg's frame threads to its default
+    slice threads, None keeps the default, False decodes on the calling thread alone (for
+    callers that keep the cores busy with threads of their own) — unless the picture has at
+    least `threads_from_pixels` pixels: there decoding is most of the work, and FFmpeg's frame
+    threads spread it best. `fast` skips the H.264 deblocking filter (~15 % of decoding;
+    invisible once frames are shrunk for analysis, but not exact frames)."""
     with open_video(path) as (container, stream):
         big = threads_from_pixels is not None and \
             (stream.width or 0) * (stream.height or 0) >= threads_from_pixels
@@ -105,27 +107,73 @@ def shrink_frames(frames: Iterator[tuple[int, "av.VideoFrame"]], max_side: int,
     """(index, array) of decoded frames scaled by swscale (area averaging) to at most `max_side`
     px, in `fmt`, on `threads` threads (0: as many as there are cores). Closing it closes
     `frames`."""
-    size = None
-    scaler = _reformatter()   # one scaler for all frames (a frame's own is rebuilt each time)
+    views = scaled_views(frames, (max_side, fmt), None, threads)
     try:
-        for index, frame in frames:
-            if size is None:
-                size = small_size(frame.width, frame.height, max_side)
-            small = scaler.reformat(frame, width=size[0], height=size[1], format=fmt,
-                                    interpolation="AREA", threads=threads)
-            yield index, small.to_ndarray()
+        for index, small, _ in views:
+            yield index, small
+    finally:
+        views.close()
+
+
+View = tuple[int, str]   # (longest side in px, pixel format: "bgr24", "rgb24" or "gray")
+
+
+class ViewScaler:
+    """``(index, decoded frame) -> (index, main view, {view: array})``: the frame scaled by
+    swscale (area averaging, aspect kept, even sides) to the `main` view and to each view
+    `extra(index)` names for that frame — each straight from the decoded picture, so a smaller
+    view costs no second resize of a larger one. Callable from several threads (each keeps its
+    own scalers: one per view, since switching sizes would rebuild swscale's context)."""
+
+    def __init__(self, main: View, extra: Callable[[int], Iterable[View]] | None = None,
+                 threads: int = 0):
+        self.main, self.extra, self.threads = main, extra, threads
+        self._local = threading.local()
+
+    def scale(self, frame: "av.VideoFrame", view: View) -> np.ndarray:
+        scalers = self._local.__dict__.setdefault("scalers", {})
+        got = scalers.get(view)
+        if got is None:
+            got = scalers[view] = (VideoReformatter(), small_size(frame.width, frame.height, view[0]))
+        scaler, (w, h) = got
+        return scaler.reformat(frame, width=w, height=h, format=view[1], interpolation="AREA",
+                               threads=self.threads).to_ndarray()
+
+    def __call__(self, item: tuple[int, "av.VideoFrame"]
+                 ) -> tuple[int, np.ndarray, dict[View, np.ndarray]]:
+        index, frame = item
+        views = {v: self.scale(frame, v) for v in self.extra(index)} if self.extra is not None else {}
+        return index, self.scale(frame, self.main), views
+
+
+def scaled_views(frames: Iterator[tuple[int, "av.VideoFrame"]], main: View,
+                 extra: Callable[[int], Iterable[View]] | None = None, threads: int = 0
+                 ) -> Iterator[tuple[int, np.ndarray, dict[View, np.ndarray]]]:
+    """`ViewScaler` applied to every decoded frame, on the calling thread. Closing it closes
+    `frames`."""
+    scaler = ViewScaler(main, extra, threads)
+    try:
+        for item in frames:
+            yield scaler(item)
     finally:
         close = getattr(frames, "close", None)
         if close is not None:
             close()
 
 
-def prefetched(frames: Iterator, depth: int = 16, batch: int = 1) -> Iterator:
+def prefetched(frames: Iterator, depth: int = 16, batch: int = 1,
+               shared: Callable[[Any], Any] | None = None) -> Iterator:
     """Run the iterator `frames` (decoding) in a background thread, `depth` items ahead, so that
     decoding overlaps the caller's work (PyAV releases the GIL while it decodes and scales).
     Items cross over `batch` at a time: each hand-over wakes a thread, and per frame those
     wake-ups cost more than cheap frames do. Exceptions are re-raised in the caller; closing the
-    generator stops the thread."""
+    generator stops the thread.
+
+    `shared` is a stage (e.g. scaling) that either thread may run on each item, whichever has
+    time: the background thread runs it on a batch when the caller is behind (the queue at least
+    half full), the caller runs it on the others. The split then follows what each side costs —
+    decoding is most of the work for HD pictures, analysis for small ones, and either side may
+    lose its core to other load — without a fixed rule for who scales."""
     batch = max(1, int(batch))
     q: queue.Queue = queue.Queue(maxsize=max(1, depth // batch))
     stop = threading.Event()
@@ -140,17 +188,22 @@ def prefetched(frames: Iterator, depth: int = 16, batch: int = 1) -> Iterator:
                 continue
         return False
 
+    def hand_over(chunk: list) -> bool:
+        if shared is not None and 2 * q.qsize() >= q.maxsize:
+            return put((True, [shared(x) for x in chunk]))
+        return put((shared is None, chunk))
+
     def work() -> None:
         try:
             chunk: list = []
             for item in frames:
                 chunk.append(item)
                 if len(chunk) >= batch:
-                    if not put(chunk):
+                    if not hand_over(chunk):
                         break
                     chunk = []
             if chunk:
-                put(chunk)
+                hand_over(chunk)
             put(done)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             put(exc)
@@ -171,7 +224,12 @@ def prefetched(frames: Iterator, depth: int = 16, batch: int = 1) -> Iterator:
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield from item
+            ready, chunk = item
+            if ready:
+                yield from chunk
+            else:
+                for x in chunk:
+                    yield shared(x)  # type: ignore[misc]
     finally:
         stop.set()
         while thread.is_alive():

@@ -7,7 +7,7 @@ numbering `probe` counts and `sampling` uses). Ranges are half-open: [start, end
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from cinestudio.media._av import Size, check_path, decode_all, open_video, to_rg
 from cinestudio.media._reader import check_range, iter_at, video_index
 from cinestudio.progress import StopFn
 
-__all__ = ["iter_frames", "read_frames", "iter_analysis_frames"]
+__all__ = ["iter_frames", "read_frames", "iter_analysis_frames", "iter_analysis_views"]
 
 
 def iter_frames(path: str | os.PathLike[str], start: int = 0, end: int | None = None,
@@ -48,28 +48,48 @@ THREADED_DECODE_PIXELS = 1280 * 720   # analysis: FFmpeg's frame threads from th
 def iter_analysis_frames(path: str | os.PathLike[str], max_side: int, fmt: str = "bgr24", *,
                          should_stop: StopFn | None = None, depth: int = 24) -> Iterator[np.ndarray]:
     """Every frame of the video, shrunk to at most `max_side` px (aspect kept, even sides), in
-    `fmt` ("bgr24", "rgb24" or "gray"), for analysis rather than display.
-
-    Decoding runs on a background thread `depth` frames ahead of the caller (PyAV releases the
-    GIL), without FFmpeg's frame threads (the caller's own work is the other thread) and without
-    the H.264 deblocking filter (invisible at analysis size, ~15 % of decoding). Closing the
-    generator stops decoding. Raises MediaError for unreadable files.
-    """
-    from cinestudio.media import _frames
-
-    # one thread each: decoding and scaling must not spawn FFmpeg threads of their own — except
-    # for HD pictures, where decoding is most of the work and FFmpeg's frame threads spread it
-    decoded = _frames.decoded_frames(path, should_stop, frame_threads=False, fast=True,
-                                     threads_from_pixels=THREADED_DECODE_PIXELS)
-    ahead = _frames.prefetched(decoded, depth, batch=8)
-    frames = _frames.shrink_frames(ahead, max_side, fmt, threads=1)   # closing it stops decoding
+    `fmt` ("bgr24", "rgb24" or "gray"), for analysis rather than display (see
+    `iter_analysis_views`). Closing the generator stops decoding."""
+    views = iter_analysis_views(path, (max_side, fmt), should_stop=should_stop, depth=depth)
 
     def each() -> Iterator[np.ndarray]:
         try:
-            for _, frame in frames:
+            for _, frame, _ in views:
                 yield frame
         finally:
-            frames.close()   # stops the decoding thread and closes the file at once
+            views.close()
+
+    return each()
+
+
+def iter_analysis_views(path: str | os.PathLike[str], main: tuple[int, str],
+                        extra: Callable[[int], Iterable[tuple[int, str]]] | None = None, *,
+                        should_stop: StopFn | None = None, depth: int = 24
+                        ) -> Iterator[tuple[int, np.ndarray, dict[tuple[int, str], np.ndarray]]]:
+    """(index, main, {view: array}) for every frame of the video: the frame shrunk to the `main`
+    view ``(longest side px, fmt)`` and to each view `extra(index)` names for that frame (e.g. a
+    thumbnail size every few frames), each scaled straight from the decoded picture.
+
+    Decoding runs on a background thread `depth` frames ahead of the caller (PyAV releases the
+    GIL), without the H.264 deblocking filter (invisible at analysis size, ~15 % of decoding),
+    and on that thread alone below `THREADED_DECODE_PIXELS` (the caller's analysis is the other
+    core's work; from there up decoding is most of the work and FFmpeg's frame threads spread
+    it). Scaling is shared: whichever of the two threads has time does it
+    (`_frames.prefetched`). Closing the generator stops decoding and closes the file at once.
+    Raises MediaError for unreadable files (on the first frame asked for).
+    """
+    from cinestudio.media import _frames
+
+    decoded = _frames.decoded_frames(path, should_stop, frame_threads=False, fast=True,
+                                     threads_from_pixels=THREADED_DECODE_PIXELS)
+    views = _frames.prefetched(decoded, depth, batch=8,
+                               shared=_frames.ViewScaler(main, extra, threads=1))
+
+    def each() -> Iterator[tuple[int, np.ndarray, dict[tuple[int, str], np.ndarray]]]:
+        try:
+            yield from views
+        finally:
+            views.close()   # stops the decoding thread and closes the file at once
 
     return each()
 

@@ -204,7 +204,8 @@ class _CutFinder:
         tc = FrameTimecode(i, self.fps)
         found = [int(c.frame_num) for c in self.det.process_frame(tc, bgr)]
         gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
-        luma = 0.0 if self.prev_gray is None else float(cv2.absdiff(gray, self.prev_gray).mean())
+        # mean absolute difference; cv2.norm's exact integer sum gives numpy's mean, ~5x cheaper
+        luma = 0.0 if self.prev_gray is None else cv2.norm(gray, self.prev_gray, cv2.NORM_L1) / gray.size
         self.luma_scores.append(luma)
         if luma >= self.t["threshold"]:
             self.strong.add(i)

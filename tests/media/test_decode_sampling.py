@@ -310,3 +310,26 @@ def test_single_threaded_opencv_nests_and_restores():
             assert cv2.getNumThreads() == 1
         assert cv2.getNumThreads() == 1   # the outer user still holds it
     assert cv2.getNumThreads() == before
+
+
+def test_prefetched_shares_a_stage_between_threads_and_keeps_the_order():
+    """Scaling goes to whichever thread has time: the first hand-overs find the queue empty
+    (the caller scales them); a slow caller lets it fill (the decoding thread takes over)."""
+    import threading
+    import time
+
+    from cinestudio.media._frames import prefetched
+
+    caller = threading.current_thread().name
+    where = []
+
+    def stage(x):
+        where.append(threading.current_thread().name)
+        return 10 * x
+
+    out = []
+    for y in prefetched(iter(range(200)), depth=16, batch=4, shared=stage):
+        out.append(y)
+        time.sleep(0.001)   # a caller slower than its producer
+    assert out == [10 * x for x in range(200)] and len(where) == 200
+    assert caller in where and "cinestudio-decode" in where

@@ -130,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prompt", default="a scene")
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--tau", type=int, default=2)
+    ap.add_argument("--noise-share", type=float, default=0.0,
+                    help="start noise common to all frames (0: independent, the default)")
+    ap.add_argument("--noise-warp", type=float, default=0.0,
+                    help="its slide with the pan/tilt LoRAs, latent px/frame (every method gets the same start)")
     ap.add_argument("--lora-steps", type=int, default=300)
     ap.add_argument("--lora-lr", type=float, default=1e-3)
     ap.add_argument("--clip-minutes", type=float, default=6.0)
@@ -173,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         """(output, wall seconds, CPU seconds of this process) — CPU time is what the render costs on a
         shared machine, where wall time also counts other processes' turns."""
         opts = ComposeOptions(method=method, steps=args.steps, num_frames=F, height=args.size, width=args.size,
-                              seed=seed, guidance_scale=args.guidance, tau=args.tau, guide=GuideOptions(k=args.k))
+                              seed=seed, guidance_scale=args.guidance, tau=args.tau, guide=GuideOptions(k=args.k),
+                              noise_share=args.noise_share, noise_warp=args.noise_warp)
         best = None
         for _ in range(args.repeats):
             c0, t0 = time.process_time(), time.perf_counter()

@@ -18,6 +18,12 @@ Every method runs inside the pipeline's own ``__call__``: strengths change in it
 ``callback_on_step_end`` (they apply from the next step), the UNet is tapped for Composite's passes
 and CLIPLoRA's x̂0 (`mixing`). The starting noise is drawn on the CPU from the seed, so a seed gives
 the same video on every device type up to floating-point differences; a run is deterministic.
+
+The starting noise may share a part across frames that slides with the content of the pan/tilt
+LoRAs scheduled on each frame (``noise_share``, ``noise_warp``; `noise`): the small bases trained
+here move the way their start noise moves and not the way their prompt says, so this is what makes
+their renders pan and tilt (docs/cameradiff.md). Every method gets the same start, so a comparison
+between methods stays fair; the default (0) is diffusers' independent draw.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import numpy as np
 from cinestudio.cameradiff import schedule as sch
 from cinestudio.cameradiff.cliplora import ClipLoraGuide, GuideOptions, Scorer
 from cinestudio.cameradiff.mixing import AdapterMixer, UNetTap, predict_x0
+from cinestudio.cameradiff.noise import frame_offsets, mixed_noise, warp_for
 from cinestudio.errors import UserInputError
 from cinestudio.progress import Cancelled, ProgressFn, StopFn
 
@@ -52,6 +59,11 @@ class ComposeOptions:
     blend: int = 2  # frames of cross-fade between consecutive segments
     guide: GuideOptions = field(default_factory=GuideOptions)  # cliplora
     decode_chunk_size: int = 16
+    # Start noise (`noise`): share of it common to all frames (0: independent, as diffusers
+    # draws it), and how fast (latent px per frame) the common part slides with the content of
+    # the movement LoRAs scheduled on each frame (0: not at all).
+    noise_share: float = 0.0
+    noise_warp: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -92,17 +104,31 @@ def _unet_max_frames(unet) -> int | None:
     return None
 
 
-def initial_noise(pipe, num_frames: int, height: int, width: int, seed: int):
+def initial_noise(pipe, num_frames: int, height: int, width: int, seed: int, share: float = 0.0,
+                  offsets: list[tuple[int, int]] | None = None):
     """The starting noise from `seed`, drawn on the CPU (the same on every device); the pipeline
-    scales it by the scheduler's ``init_noise_sigma``."""
+    scales it by the scheduler's ``init_noise_sigma``. ``share`` > 0 mixes in a part common to all
+    frames, displaced per frame by ``offsets`` (`noise.mixed_noise`); 0 draws what it always did."""
     import torch
 
     vf = int(pipe.vae_scale_factor)
     shape = (1, int(pipe.unet.config.in_channels), num_frames, height // vf, width // vf)
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
-    x = torch.randn(shape, generator=gen, dtype=torch.float32)
+    x = mixed_noise(shape, gen, share, offsets=[offsets] if offsets else None)
     dtype = next(pipe.unet.parameters()).dtype
     return x.to(pipe._execution_device, dtype)
+
+
+def noise_velocities(units: list, wins: np.ndarray, speed: float) -> list[tuple[float, float]]:
+    """Per frame, the slide (latent px per frame) of the warped start noise: the sum over the
+    scheduled LoRAs of their window there × their movement's slide at `speed` (`noise.warp_for`:
+    pans and tilts; framing, angle and the moves without a direction add nothing)."""
+    out = []
+    for f in range(wins.shape[1] if len(units) else 0):
+        vx = sum(float(wins[i, f]) * warp_for(u.key, speed)[0] for i, u in enumerate(units))
+        vy = sum(float(wins[i, f]) * warp_for(u.key, speed)[1] for i, u in enumerate(units))
+        out.append((vx, vy))
+    return out
 
 
 def to_uint8(video) -> np.ndarray:
@@ -205,8 +231,12 @@ def compose(pipe, prompt: str, loras: list, opts: ComposeOptions, scorer: Scorer
             progress(i + 1, opts.steps, f"step {i + 1}/{opts.steps}")
         return kwargs
 
+    if not 0.0 <= opts.noise_share < 1.0:
+        raise UserInputError(str(opts.noise_share), "the noise share is a fraction in [0, 1)")
+    offsets = frame_offsets(noise_velocities(units, wins, opts.noise_warp)) \
+        if opts.noise_share and opts.noise_warp and units else None
     try:
-        latents = initial_noise(pipe, F, h, w, opts.seed)
+        latents = initial_noise(pipe, F, h, w, opts.seed, opts.noise_share, offsets)
         state["x_t"] = latents * float(pipe.scheduler.init_noise_sigma)
         apply(0)
         t0 = time.perf_counter()
@@ -234,6 +264,8 @@ def compose(pipe, prompt: str, loras: list, opts: ComposeOptions, scorer: Scorer
                       "keys": [units[u].key for u in s.units]} for s in segments],
         "windows": np.round(wins, 4).tolist(),
         "multipliers_per_step": history,
+        "noise": {"share": opts.noise_share, "warp": opts.noise_warp,
+                  "offsets": [list(o) for o in offsets] if offsets else None},
     }
     if guide is not None:
         report["cliplora"] = guide.state.report()

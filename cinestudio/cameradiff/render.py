@@ -17,7 +17,7 @@ import hashlib
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,8 @@ class RenderConfig:
     stop: float = 0.8
     max_calls: int | None = None
     blend: int = 2
+    noise_share: float | None = None  # start noise common to all frames (None: the base's training value, else 0)
+    noise_warp: float | None = None   # its slide with the movement LoRAs, latent px/frame (None: as the share)
     fps: float = 8.0
     device: str = "auto"
     dtype: str = "auto"
@@ -145,8 +147,22 @@ def build_options(cfg: RenderConfig):
     return ComposeOptions(method=cfg.method, steps=cfg.steps, num_frames=cfg.frames, height=cfg.size,
                           width=cfg.size, seed=cfg.seed, guidance_scale=cfg.guidance,
                           negative_prompt=cfg.negative_prompt, tau=cfg.tau, blend=cfg.blend,
+                          noise_share=cfg.noise_share or 0.0, noise_warp=cfg.noise_warp or 0.0,
                           guide=GuideOptions(k=cfg.k, temperature=cfg.temperature, momentum=cfg.momentum,
                                              stop=cfg.stop, max_calls=cfg.max_calls))
+
+
+def with_base_noise(cfg: RenderConfig) -> RenderConfig:
+    """`cfg` with the start-noise options it leaves open (None) set as the base was trained
+    (`train-base --noise-share/--noise-warp`; 0 for other bases), so the sidecar records them."""
+    from cinestudio.cameradiff.train_base import base_config
+
+    if cfg.noise_share is not None and cfg.noise_warp is not None:
+        return cfg
+    trained = base_config(cfg.base)
+    return replace(cfg, noise_share=float(trained.get("noise_share") or 0.0) if cfg.noise_share is None
+                   else cfg.noise_share,
+                   noise_warp=float(trained.get("noise_warp") or 0.0) if cfg.noise_warp is None else cfg.noise_warp)
 
 
 def render(cfg: RenderConfig, progress: ProgressFn | None = None, should_stop: StopFn | None = None, *,
@@ -169,6 +185,7 @@ def render(cfg: RenderConfig, progress: ProgressFn | None = None, should_stop: S
         raise UserInputError(out, "the output is an .mp4 file (the GIF and JSON are written beside it)")
     if out.exists() and out.is_dir():
         raise UserInputError(out, "is a folder")
+    cfg = with_base_noise(cfg)
     refs = [lora_mod.parse_lora_arg(x) for x in cfg.loras]
     if cfg.method in ("switch", "composite", "cliplora") and len(refs) < 1:
         raise UserInputError(cfg.method, "give at least one --lora")
@@ -215,6 +232,7 @@ def render(cfg: RenderConfig, progress: ProgressFn | None = None, should_stop: S
         "schedule": {"units": composed.report["units"], "segments": composed.report["segments"],
                      "windows": composed.report["windows"],
                      "multipliers_per_step": composed.report["multipliers_per_step"]},
+        "noise": composed.report["noise"],
         "cliplora": composed.report.get("cliplora"),
         "unet_calls": composed.report["unet_calls"],
         "timings": {**{k: round(v, 4) for k, v in timings.items()}, "compose": composed.report["timings"]},

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from cinestudio.cameradiff.noise import mixed_noise, warp_for
 from cinestudio.errors import UserInputError
 from cinestudio.fsutil import write_json_atomic
 from cinestudio.progress import Cancelled, ProgressFn, StopFn
@@ -212,45 +213,14 @@ def _texts(examples, rng: np.random.Generator, tax, cfg: BaseTrainConfig) -> lis
     return out
 
 
-# Which way the picture content moves (x right, y down) when the camera makes these moves: a pan left
-# turns the camera left, so the world slides right across the frame.
-CONTENT_DIRECTION = {"pan_left": (1.0, 0.0), "pan_right": (-1.0, 0.0), "tilt_up": (0.0, 1.0), "tilt_down": (0.0, -1.0)}
-
-
-def warp_for(movement: str | None, speed: float) -> tuple[float, float]:
-    """The shift (latent px per frame) of the shared noise for a camera move: ``speed`` along the
-    content's direction (`CONTENT_DIRECTION`); (0, 0) for static and the moves without one."""
-    dx, dy = CONTENT_DIRECTION.get(movement or "", (0.0, 0.0))
-    return dx * speed, dy * speed
-
-
-def mixed_noise(shape, generator, share: float, shifts=None):
-    """Gaussian noise ``(B, C, F, h, w)`` whose frames share ``share`` of their variance (PYoCo's mixed
-    noise): ``sqrt(share)·common + sqrt(1 - share)·own``; every frame's marginal stays N(0, 1), and
-    ``share=0`` is the plain independent draw (the same numbers as ``torch.randn(shape)``).
-
-    ``shifts``: per batch item, how far (latent px per frame, x right / y down) the common part
-    moves from frame to frame — warped noise, as in Go-with-the-Flow: frame k is the window of one
-    larger noise field displaced by ``-round(k·shift)``, so the noise pattern slides with the picture
-    content of that camera move (each frame is still i.i.d. N(0, 1))."""
-    import torch
-
-    own = torch.randn(shape, generator=generator)
-    if not share:
-        return own
-    b, c, f, h, w = shape
-    if not shifts or not any(sx or sy for sx, sy in shifts):
-        common = torch.randn((b, c, 1, h, w), generator=generator)
-    else:
-        parts = []
-        for sx, sy in shifts:
-            ox = [-int(np.floor(sx * k + 0.5)) for k in range(f)]  # half up (round() halves to even: jerky at 0.5)
-            oy = [-int(np.floor(sy * k + 0.5)) for k in range(f)]
-            field = torch.randn((c, h + max(oy) - min(oy), w + max(ox) - min(ox)), generator=generator)
-            parts.append(torch.stack([field[:, y - min(oy):y - min(oy) + h, x - min(ox):x - min(ox) + w]
-                                      for x, y in zip(ox, oy)], dim=1))
-        common = torch.stack(parts)
-    return float(np.sqrt(share)) * common + float(np.sqrt(1.0 - share)) * own
+def base_config(base: str | Path) -> dict[str, Any]:
+    """The training options a `train-base` pipeline folder records in ``cinestudio_base.json``
+    (empty for any other base: a hub id, a real AnimateDiff folder)."""
+    try:
+        data = json.loads((Path(str(base)) / "cinestudio_base.json").read_text(encoding="utf-8"))
+        return dict(data.get("config") or {})
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
 
 
 def render_sample(pipe, prompt: str, *, steps: int, frames: int, size: int, seed: int, guidance: float,

@@ -152,12 +152,11 @@ def preview(pipe, adapter: str, cfg: LoraTrainConfig, size: int, path: Path) -> 
 
 def base_crop(base: str) -> float:
     """The centre crop a `train-base` base was trained with (1.0 for any other base)."""
-    import json
+    from cinestudio.cameradiff.train_base import base_config
 
-    path = Path(str(base)) / "cinestudio_base.json"
     try:
-        return float(json.loads(path.read_text(encoding="utf-8")).get("config", {}).get("crop", 1.0))
-    except (OSError, ValueError, TypeError, AttributeError):
+        return float(base_config(base).get("crop", 1.0))
+    except (TypeError, ValueError):
         return 1.0
 
 

@@ -84,6 +84,12 @@ def render_cmd(
     stop: float = typer.Option(0.8, "--stop", help="cliplora: no scoring after this fraction of the steps."),
     max_calls: int | None = typer.Option(None, "--max-calls", help="cliplora: scoring budget."),
     blend: int = typer.Option(2, "--blend", min=0, help="Frames of cross-fade between consecutive segments."),
+    noise_share: float | None = typer.Option(
+        None, "--noise-share", min=0.0, max=0.99,
+        help="Share of the start noise common to all frames (0: independent; default: as the base was trained)."),
+    noise_warp: float | None = typer.Option(
+        None, "--noise-warp", help="Latent px per frame the shared noise slides with the pan/tilt LoRAs on each "
+                                   "frame (needs --noise-share; ~0.7 on train-base bases; default: as trained)."),
     fps: float = typer.Option(8.0, "--fps"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     dtype: str = typer.Option("auto", "--dtype", help="auto (fp16 on CUDA, fp32 on CPU), float32, float16, bfloat16."),
@@ -106,7 +112,7 @@ def render_cmd(
     given = dict(base=base, prompt=prompt, out=str(out) if out else None, loras=list(lora) or None, method=method,
                  clip=str(clip) if clip else None, steps=steps, frames=frames, size=size, seed=seed, guidance=guidance,
                  negative_prompt=negative_prompt, tau=tau, k=k, temperature=temperature, momentum=momentum, stop=stop,
-                 max_calls=max_calls, blend=blend, fps=fps, device=device, dtype=dtype, motion_adapter=motion_adapter,
+                 max_calls=max_calls, blend=blend, noise_share=noise_share, noise_warp=noise_warp, fps=fps, device=device, dtype=dtype, motion_adapter=motion_adapter,
                  scheduler=scheduler, attention_slicing=attention_slicing, cpu_offload=cpu_offload)
     if replay is not None:
         explicit = {name: value for name, value in given.items()

@@ -159,6 +159,15 @@ def test_verify_queue_puts_disagreements_first_and_records_decisions(qtbot, tab,
     qtbot.waitUntil(lambda: stored(workspace, 3)[1].stage == "rejected", timeout=5000)
     assert stored(workspace, 3)[1].review.reason == "contains a cut"
     qtbot.waitUntil(lambda: not tab.writer.pending(), timeout=5000)
+    # an annotator who did not label them sees the verdicts, not an unlabelled clip
+    tab.set_mode("annotate")
+    tab.set_annotator("tess")
+    qtbot.waitUntil(lambda: tab.model.total == 4 and not tab.model.loading, timeout=5000)
+    tab.select_clip(4)
+    qtbot.waitUntil(lambda: "Verified</b> by rita" in tab.panel.meta.text(), timeout=5000)
+    assert "Overhead" in tab.panel.meta.text() and tab.state.empty
+    tab.select_clip(3)
+    qtbot.waitUntil(lambda: "Rejected by rita: contains a cut" in tab.panel.meta.text(), timeout=5000)
 
 
 def test_stats_mode_shows_counts_balance_and_kappa(qtbot, tab):

@@ -8,6 +8,8 @@ below the pickers.
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea,
                                QVBoxLayout, QWidget)
@@ -190,6 +192,7 @@ class LabelPanel(QWidget):
         others = ""
         if row.annotators:
             others = "<br>Labelled by " + ", ".join(row.annotators)
+        others += self._review_line(row)
         self.meta.setText(f"{row.source_name} · frames {c.start_frame}–{c.end_frame - 1} "
                           f"({row.frames}){dur} · {fps}{size}{others}")
         for axis, picker in self.pickers.items():
@@ -197,6 +200,24 @@ class LabelPanel(QWidget):
             picker.set_suggestion(s.keys if s else (), s.confidence if s else None)
         self.verify_box.set_row(row)
         self._sync_suggestion()
+
+    def _review_line(self, row: ClipRow) -> str:
+        """The verdict, so a reviewed clip never reads as unlabelled to an annotator who did not
+        label it (the pickers show the current annotator's own label)."""
+        review = row.clip.review
+        if review is None:
+            return ""
+        if review.decision == "reject":
+            color = STAGE_COLORS.get("rejected")
+            why = f": {html.escape(review.reason)}" if review.reason else ""
+            return (f"<br><span style='color:{color.name() if color else 'red'}'>Rejected by "
+                    f"{html.escape(review.reviewer)}{why}</span>")
+        label = row.verified_label()
+        parts = [self._name("framing", label.framing) if label and label.framing else "",
+                 self._name("angle", label.angle) if label and label.angle else "",
+                 " → ".join(self._name("movement", k) for k in label.movements) if label else ""]
+        what = " · ".join(p for p in parts if p) or "—"
+        return f"<br><b>Verified</b> by {html.escape(review.reviewer)}: <b>{html.escape(what)}</b>"
 
     def _name(self, axis: str, key: str) -> str:
         try:

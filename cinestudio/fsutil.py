@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -51,3 +51,10 @@ def write_text_atomic(target: str | os.PathLike[str], text: str) -> None:
 
 def write_json_atomic(target: str | os.PathLike[str], data: object) -> None:
     write_text_atomic(target, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def has_content(folder: str | os.PathLike[str], ignore: Iterable[str] = ()) -> bool:
+    """Whether `folder` exists and holds anything but the entries named in `ignore`."""
+    folder = Path(folder)
+    skip = set(ignore)
+    return folder.is_dir() and any(p.name not in skip for p in folder.iterdir())

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ import numpy as np
 
 from cinestudio.cameradiff.noise import mixed_noise, warp_for
 from cinestudio.errors import UserInputError
-from cinestudio.fsutil import write_json_atomic
+from cinestudio.fsutil import has_content, write_json_atomic
 from cinestudio.progress import Cancelled, ProgressFn, StopFn
 from cinestudio.taxonomy import DEFAULT_SCHEME, load_taxonomy
 
@@ -324,7 +325,7 @@ def sample(pipe, cfg: BaseTrainConfig, run: Path, step: int) -> list[dict[str, A
 
 
 def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_stop: StopFn | None = None,
-               resume: bool = False) -> dict[str, Any]:
+               resume: bool = False, kept_files: Collection[str] = ()) -> dict[str, Any]:
     """Run the recipe (or continue it with `resume`); returns a summary."""
     import torch
     import torch.nn.functional as F
@@ -343,7 +344,7 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
     if resume:
         if not (run / CONFIG_NAME).is_file():
             raise UserInputError(run, "nothing to resume (no config.json)")
-    elif run.exists() and any(run.iterdir()):
+    elif has_content(run, kept_files):   # `kept_files`: what another tool keeps there (a job's protocol)
         raise UserInputError(run, "folder is not empty (use --resume to continue the run in it)")
     run.mkdir(parents=True, exist_ok=True)
     if cfg.threads:

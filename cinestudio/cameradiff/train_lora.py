@@ -26,6 +26,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from cinestudio.errors import UserInputError
-from cinestudio.fsutil import write_json_atomic
+from cinestudio.fsutil import has_content, write_json_atomic
 from cinestudio.progress import Cancelled, ProgressFn, StopFn, check_stop
 from cinestudio.taxonomy import DEFAULT_SCHEME, load_taxonomy
 
@@ -161,7 +162,7 @@ def base_crop(base: str) -> float:
 
 
 def train_lora(cfg: LoraTrainConfig, progress: ProgressFn | None = None, should_stop: StopFn | None = None,
-               resume: bool = False) -> dict[str, Any]:
+               resume: bool = False, kept_files: Collection[str] = ()) -> dict[str, Any]:
     """Train (or, with `resume`, continue) the LoRA of ``cfg.type``; returns a summary."""
     import torch
     import torch.nn.functional as F
@@ -187,7 +188,7 @@ def train_lora(cfg: LoraTrainConfig, progress: ProgressFn | None = None, should_
         for key in ("type", "base", "rank", "target", "frames", "resolution", "seed"):
             if key in old and old[key] != getattr(cfg, key) and not (key == "target" and old[key] == target):
                 raise UserInputError(run, f"the run was made with {key}={old[key]!r}, not {getattr(cfg, key)!r}")
-    elif run.exists() and any(run.iterdir()):
+    elif has_content(run, kept_files):   # `kept_files`: what another tool keeps there (a job's protocol)
         raise UserInputError(run, "folder is not empty (use --resume to continue the run in it)")
     run.mkdir(parents=True, exist_ok=True)
     if cfg.threads:

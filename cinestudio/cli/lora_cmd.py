@@ -120,33 +120,19 @@ def train_all_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Queue one ``lora-train`` job per class of the scheme (the job runner trains them)."""
-    from cinestudio.errors import UserInputError
-    from cinestudio.taxonomy import load_taxonomy
-
-    try:
-        from cinestudio.jobs import service
-        from cinestudio.jobs.kinds import get_kind
-
-        get_kind("lora-train")
-    except (ImportError, UserInputError):
-        raise UserInputError("train-all", "the jobs system (cinestudio.jobs with a lora-train kind) is not available "
-                                          "in this build; train types one by one with `cinestudio lora train`") from None
+    from cinestudio.jobs.lora_train import queue_every_type
     from cinestudio.store import open_workspace
 
-    tax = load_taxonomy()
-    keys = list(types) or tax.all_keys()
-    for key in keys:
-        tax.axis_of(key)
-    jobs = []
+    config: dict = {"data": data, "base": base, "steps": steps, "rank": rank, "frames": frames}
+    if resolution:
+        config["resolution"] = resolution
     with open_workspace(_workspace().root) as store:
-        for key in keys:
-            config = {"type": key, "data": data, "base": base, "steps": steps, "rank": rank, "frames": frames}
-            if resolution:
-                config["resolution"] = resolution
-            job = service.submit(store, "lora-train", config, device=device)
-            jobs.append({"id": job.id, "type": key, "run": job.run_dir})
+        queued, skipped = queue_every_type(store, config, device, list(types) or None)
+    jobs = [{"id": job.id, "type": job.config["type"], "run": job.run_dir} for job in queued]
     if as_json:
-        emit_json({"queued": jobs})
+        emit_json({"queued": jobs, "skipped": skipped})
         return
     for j in jobs:
         typer.echo(f"queued job {j['id']}: lora-train {j['type']} -> {j['run']}")
+    for s in skipped:
+        typer.echo(f"skipped {s['type']}: {s['reason']}")

@@ -179,6 +179,31 @@ def describe_base(config: dict[str, Any]) -> str:
             f"VAE {config.get('vae_steps', 1500)} + UNet {config.get('steps', 20000)} steps")
 
 
+def queue_every_type(store, config: dict[str, Any], device: str = "auto",
+                     keys: list[str] | None = None) -> tuple[list, list[dict[str, str]]]:
+    """Queue one ``lora-train`` job per class of the scheme (or per key of `keys`), each with
+    `config` (its ``type`` replaced). Every configuration is checked before any is queued: with
+    `keys` given, any problem stops them all; for the whole scheme, the classes the data cannot
+    train (no clip labelled so) are left out and returned as ``[{"type", "reason"}]``."""
+    from cinestudio.jobs import service
+
+    scheme = config.get("scheme") or DEFAULT_SCHEME
+    tax = load_taxonomy(scheme)
+    every = not keys
+    keys = tax.all_keys() if every else list(keys)
+    for key in keys:
+        tax.axis_of(key)
+    checked, skipped = [], []
+    for key in keys:
+        try:
+            checked.append(service.validate(store, LORA_KIND, {**config, "type": key}))
+        except UserInputError as exc:
+            if not every or "has no clip labelled" not in str(exc.reason):
+                raise
+            skipped.append({"type": key, "reason": str(exc.reason)})
+    return [service.submit(store, LORA_KIND, c, device=device) for c in checked], skipped
+
+
 LORA_TRAIN = register(JobKind(name=LORA_KIND, title="LoRA training", device_class="gpu",
                               entry="cinestudio.jobs.lora_train_run:run_lora", validate=validate_lora,
                               describe=describe_lora))

@@ -16,6 +16,10 @@ from typing import Any
 from cinestudio.jobs.clip_train import resolve_data
 from cinestudio.jobs.clip_train_run import RunWatcher, checkpoint_step
 from cinestudio.jobs.context import JobContext
+from cinestudio.jobs.protocol import EVENTS_NAME, STDERR_NAME
+
+# The worker writes these into the run folder before the training starts: not a run to resume.
+JOB_FILES = (EVENTS_NAME, STDERR_NAME)
 
 
 class _Watcher(RunWatcher):
@@ -75,7 +79,7 @@ def run_lora(ctx: JobContext) -> dict[str, Any]:
         watcher.poll()
 
     try:
-        summary = train_lora(config, progress, ctx.should_stop, resume=resume)
+        summary = train_lora(config, progress, ctx.should_stop, resume=resume, kept_files=JOB_FILES)
     finally:
         watcher.poll()
     ctx.artifact("lora", ctx.rel(summary["lora"]), summary.get("steps"))
@@ -103,7 +107,7 @@ def run_base(ctx: JobContext) -> dict[str, Any]:
         watcher.poll()
 
     try:
-        summary = train_base(config, progress, ctx.should_stop, resume=resume)
+        summary = train_base(config, progress, ctx.should_stop, resume=resume, kept_files=JOB_FILES)
     finally:
         watcher.poll()
     ctx.artifact("pipeline", ctx.rel(summary["pipeline"]), summary.get("steps_done"))

@@ -78,6 +78,8 @@ def test_worker_adapter_in_process(tmp_path, clip_set, tiny_base):
                                                      "log_every": 1})
         run_dir = store.paths.root / "runs" / "lora-train-0001"
         run_dir.mkdir(parents=True)
+        for name in ("events.jsonl", "worker.log"):   # the worker has written these before the run starts
+            (run_dir / name).write_text("", encoding="utf-8")
         ctx = JobContext(job_id=1, kind="lora-train", config=cfg, run_dir=run_dir, workspace=store.paths.root,
                          device="cpu", threads=1,
                          metric=lambda step, values: events.append(("metric", step, values)),
@@ -109,3 +111,21 @@ def test_train_all_queues_one_job_per_class(tmp_path, clip_set, tiny_base):
     with open_workspace(ws) as store:
         jobs = [store.jobs.get(q["id"]) for q in queued]
     assert all(j.kind == "lora-train" and j.state == "queued" and j.config["steps"] == 5 for j in jobs)
+
+
+def test_train_all_over_the_whole_scheme_skips_the_classes_the_data_lacks(tmp_path, clip_set, tiny_base):
+    from cinestudio.cli import app
+    from cinestudio.taxonomy import load_taxonomy
+
+    ws = tmp_path / "ws"
+    res = CliRunner().invoke(app, ["--workspace", str(ws), "lora", "train-all", "--data", str(clip_set), "--base",
+                                   str(tiny_base), "--steps", "5", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    queued, skipped = [q["type"] for q in out["queued"]], [s["type"] for s in out["skipped"]]
+    tax = load_taxonomy()
+    assert sorted(queued + skipped) == sorted(tax.all_keys()) and skipped
+    assert set(tax.keys("movement")) <= set(queued)      # any clip teaches a movement (augmented)
+    assert all("has no clip labelled" in s["reason"] for s in out["skipped"])
+    with open_workspace(ws) as store:
+        assert len(store.jobs.find(kind="lora-train")) == len(queued)

@@ -108,3 +108,93 @@ def test_train_tab_validates_trains_cancels_resumes_finishes_and_sets_the_prelab
     print(f"\nTrain tab UI thread: slowest handler {c.slowest_ms:.1f} ms wall / {c.slowest_cpu_ms:.1f} ms CPU "
           f"({c.slowest_name}); event loop: {probe.summary()}")
     assert c.slowest_cpu_ms < SLOW_MS and c.slowest_ms < 3 * SLOW_MS
+
+
+@pytest.fixture
+def lora_workspace(tmp_path):
+    """A workspace holding a simulator-style clip set and a tiny base pipeline (no base at first)."""
+    from tests.cameraclip.clips import make_clips
+
+    root = tmp_path / "ws"
+    make_clips(root / "clips", per_move=1, seed=2, frames=8, size=32, moves=("static", "pan_left", "pan_right", "zoom_in"))
+    open_workspace(root).close()
+    return root
+
+
+def test_lora_form_queues_a_training_and_the_types_list_shows_it_with_its_preview(qtbot, lora_workspace):
+    from cinestudio.cameradiff.tiny import make_tiny
+
+    tab = TrainTab(lora_workspace)
+    qtbot.addWidget(tab)
+    tab.resize(1280, 760)
+    tab.show()
+    tab.forms.setCurrentWidget(tab.lora_form)
+    form = tab.lora_form
+    # every class of the scheme is listed, none trained yet
+    tab.lists.setCurrentWidget(tab.types)
+    qtbot.waitUntil(lambda: tab.types.types.rowCount() == 20, timeout=20_000)
+    assert {tab.types.types.data(tab.types.types.index(r, 2)) for r in range(20)} == {"not trained"}
+    # no base in the workspace yet: a clear problem, nothing to start
+    qtbot.waitUntil(lambda: form.data.findData("clips") >= 0, timeout=20_000)
+    qtbot.waitUntil(lambda: "make-tiny" in form.problem.text(), timeout=20_000)
+    assert not form.start.isEnabled() and not form.every.isEnabled()
+    # workspace stages are not offered: LoRAs train on a set or an export
+    assert all(not str(form.data.itemData(i)).startswith("workspace:") for i in range(form.data.count()))
+
+    make_tiny(lora_workspace / "bases" / "tiny", seed=0)
+    form.reload_bases()
+    qtbot.waitUntil(lambda: form.base.findData("bases/tiny") >= 0, timeout=20_000)
+    form.base.setCurrentIndex(form.base.findData("bases/tiny"))
+    form.type.setCurrentIndex(form.type.findData("pan_left"))
+    form.data.setCurrentIndex(form.data.findData("clips"))
+    form.steps.setValue(2)
+    form.rank.setValue(2)
+    form.frames.setValue(4)
+    form.device.setCurrentText("cpu")
+    form.extra = {"resolution": 16, "preview_every": 1, "preview_steps": 2, "checkpoint_every": 1}
+    form.changed()
+    qtbot.waitUntil(lambda: form.start.isEnabled() and form.every.isEnabled(), timeout=20_000)
+    assert form.problem.text() == "" and "pan_left" in form.start.toolTip()
+
+    qtbot.mouseClick(form.start, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _job(tab) is not None and _job(tab).kind == "lora-train", timeout=30_000)
+    qtbot.waitUntil(lambda: _job(tab).state in ("succeeded", "failed"), timeout=240_000)
+    assert _job(tab).state == "succeeded", _job(tab).error
+    assert _job(tab).config["type"] == "pan_left" and _job(tab).result["steps"] == 2
+    # the types list: pan_left trained, with its final loss and a preview thumbnail
+    model = tab.types.types
+    row = next(r for r in range(model.rowCount()) if model.rows[r].key == "pan_left")
+    qtbot.waitUntil(lambda: model.data(model.index(row, 2)) == "trained", timeout=20_000)
+    assert model.data(model.index(row, 3)) == "2" and model.data(model.index(row, 4))
+    assert model.data(model.index(row, 0), Qt.ItemDataRole.DecorationRole) is not None
+    # the job's results play its newest preview and list the flow verdicts
+    qtbot.waitUntil(lambda: tab.view.movie is not None, timeout=20_000)
+    assert "Previews" in tab.view.results_text.text() and "step 2" in tab.view.results_text.text()
+    # clicking a type shows its job
+    job_id = _job(tab).id
+    tab.select_job(-1)
+    tab.types.clicked.emit(model.index(row, 0))
+    assert tab.selected_id == job_id
+
+    # a LoRA trained with the CLI, outside the queue, shows too
+    from typer.testing import CliRunner
+
+    from cinestudio.cli import app
+
+    res = CliRunner().invoke(app, ["--workspace", str(lora_workspace), "lora", "train", "--type", "zoom_in",
+                                   "--data", str(lora_workspace / "clips"), "--base", str(lora_workspace / "bases" / "tiny"), "--steps", "1", "--rank", "2",
+                                   "--frames", "4", "--resolution", "16", "--preview-every", "1",
+                                   "--threads", "1", "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    tab.refresh_types()
+    zoom = next(r for r in range(model.rowCount()) if model.rows[r].key == "zoom_in")
+    qtbot.waitUntil(lambda: model.data(model.index(zoom, 2)) == "trained", timeout=20_000)
+    assert model.rows[zoom].job is None and model.rows[zoom].steps == 1 and model.rows[zoom].preview is not None
+
+
+def test_the_tab_mirrors_cameradiff_run_names():
+    from cinestudio.cameradiff import train_lora
+    from cinestudio.gui.train import backend
+
+    assert backend.LORA_PREVIEWS == train_lora.PREVIEWS and backend.LORA_RUN_CONFIG == train_lora.CONFIG_NAME
+    assert backend.LORA_KIND == train_lora.KIND

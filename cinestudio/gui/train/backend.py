@@ -5,6 +5,7 @@ imports torch or the models."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +14,10 @@ from typing import Any
 from cinestudio.jobs import service
 from cinestudio.jobs.clip_train import KIND as CLIP_TRAIN
 from cinestudio.jobs.clip_train import MANIFEST_NAMES, WORKSPACE_PREFIX, WORKSPACE_STAGES, inspect_data
+from cinestudio.jobs.lora_train import LORA_KIND, queue_every_type
 from cinestudio.store import JobRecord, WorkspaceStore
 from cinestudio.store.settings import CAMERACLIP_RUN
+from cinestudio.taxonomy import AXES, DEFAULT_SCHEME, load_taxonomy
 
 SKIP_DIRS = {"runs", "thumbs", "cache", "__pycache__", ".git"}
 MAX_DEPTH = 4
@@ -106,3 +109,122 @@ def use_for_prelabelling(store: WorkspaceStore, job_id: int) -> str:
         raise UserInputError(f"job {job_id}", "has no finished model to use")
     store.settings.set(CAMERACLIP_RUN, job.run_dir, actor="train-tab")
     return str(job.run_dir)
+
+
+# -- CameraDiff LoRAs -------------------------------------------------------------------------------
+
+PIPELINE_MARK = "model_index.json"   # a diffusers pipeline folder
+# Mirrors of cameradiff.train_lora's names (the GUI must not import cameradiff; a test keeps them equal).
+LORA_PREVIEWS = "previews"           # a LoRA run's preview GIFs
+LORA_RUN_CONFIG = "config.json"      # a LoRA run's description ({"kind": "lora-train", "config": ...})
+
+
+def discover_bases(store: WorkspaceStore) -> list[DataChoice]:
+    """Diffusers pipeline folders in the workspace: `diff train-base` results under ``runs/``,
+    `diff make-tiny` outputs, copies of real bases."""
+    root = store.paths.root
+    found: list[DataChoice] = []
+    for folder, dirs, files in os.walk(root):
+        rel = Path(folder).relative_to(root)
+        if PIPELINE_MARK in files:
+            found.append(DataChoice(f"{rel.as_posix()} — pipeline", rel.as_posix(), None))
+            dirs[:] = []
+            continue
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS - {"runs"} and not d.startswith(".")
+                         and len(rel.parts) < MAX_DEPTH)
+    return found
+
+
+def validate_lora(store: WorkspaceStore, config: dict[str, Any]) -> dict[str, Any]:
+    """The checked ``lora-train`` configuration and what its data holds."""
+    checked = service.validate(store, LORA_KIND, config)
+    info = inspect_data(checked["data"], store.paths.root, checked.get("scheme") or DEFAULT_SCHEME, store=store)
+    return {"config": checked, "data": info}
+
+
+def submit_lora(store: WorkspaceStore, config: dict[str, Any], device: str) -> JobRecord:
+    return service.submit(store, LORA_KIND, config, device=device)
+
+
+def submit_every_type(store: WorkspaceStore, config: dict[str, Any], device: str
+                      ) -> tuple[list[JobRecord], list[dict[str, str]]]:
+    """One job per class the data can train; the others come back as ``[{"type", "reason"}]``."""
+    return queue_every_type(store, {k: v for k, v in config.items() if k != "type"}, device)
+
+
+@dataclass(frozen=True)
+class LoraTypeRow:
+    """One class of the scheme and its newest LoRA: a ``lora-train`` job's, else a run folder made
+    by ``cinestudio lora train`` outside the job system."""
+
+    axis: str
+    key: str
+    label: str
+    status: str                 # not trained / queued / running N % / trained / failed / ...
+    job: JobRecord | None
+    run: Path | None
+    steps: int | None
+    loss: float | None          # the final loss of a finished run
+    preview: Path | None        # the newest preview GIF of the run
+
+
+def _newest_preview(run: Path | None) -> Path | None:
+    gifs = sorted((run / LORA_PREVIEWS).glob("*.gif")) if run is not None and (run / LORA_PREVIEWS).is_dir() else []
+    return gifs[-1] if gifs else None
+
+
+def _job_status(job: JobRecord) -> str:
+    if job.state == "running" and job.progress_total:
+        return f"running {100 * job.progress_done // max(1, job.progress_total)} %"
+    return {"succeeded": "trained"}.get(job.state, job.state)
+
+
+def _cli_runs(store: WorkspaceStore, taken: set[Path]) -> dict[str, tuple[Path, dict[str, Any]]]:
+    """LoRA run folders under ``runs/`` that no job owns: {type: (run, its config.json)}, newest."""
+    found: dict[str, tuple[float, Path, dict[str, Any]]] = {}
+    runs = store.paths.root / "runs"
+    for run in runs.iterdir() if runs.is_dir() else []:
+        cfg = run / LORA_RUN_CONFIG
+        if run.resolve() in taken or not cfg.is_file():
+            continue
+        try:
+            info = json.loads(cfg.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(info, dict) or info.get("kind") != LORA_KIND:
+            continue
+        key = str((info.get("config") or {}).get("type"))
+        stamp = cfg.stat().st_mtime
+        if key not in found or stamp > found[key][0]:
+            found[key] = (stamp, run, info)
+    return {k: (run, info) for k, (_, run, info) in found.items()}
+
+
+def lora_types(store: WorkspaceStore, scheme: str = DEFAULT_SCHEME) -> list[LoraTypeRow]:
+    """Every class of the scheme, axis by axis, with its newest LoRA training."""
+    tax = load_taxonomy(scheme)
+    newest: dict[str, JobRecord] = {}
+    taken: set[Path] = set()
+    for job in store.jobs.find(kind=LORA_KIND, newest_first=True):
+        newest.setdefault(str(job.config.get("type")), job)
+        run = service.run_path(store, job)
+        if run is not None:
+            taken.add(run.resolve())
+    cli = _cli_runs(store, taken)
+    rows = []
+    for axis in AXES:
+        for c in tax.classes(axis):
+            job = newest.get(c.key)
+            if job is not None:
+                run = service.run_path(store, job)
+                result = job.result or {}
+                rows.append(LoraTypeRow(axis, c.key, c.label, _job_status(job), job, run, result.get("steps"),
+                                        (result.get("metrics") or {}).get("final_loss"), _newest_preview(run)))
+            elif c.key in cli:
+                run, info = cli[c.key]
+                status = {"complete": "trained"}.get(str(info.get("status")), str(info.get("status")))
+                rows.append(LoraTypeRow(axis, c.key, c.label, status, None, run, info.get("steps_done"),
+                                        (info.get("metrics") or {}).get("final_loss"), _newest_preview(run)))
+            else:
+                rows.append(LoraTypeRow(axis, c.key, c.label, "not trained", None, None, None, None, None))
+    return rows

@@ -1,8 +1,10 @@
-"""The form that starts a CameraCLIP training: data, model, pooling, epochs, batch size, learning
-rate, device — checked (in a worker thread) before Start is enabled."""
+"""The forms that queue trainings: `JobForm` (data, fields, validation in a worker thread before
+Start is enabled, submission) and the CameraCLIP one, `TrainForm` (model, pooling, epochs, batch
+size, learning rate, device)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,23 +25,25 @@ EXTRA_MODELS = ("ViT-B-32", "ViT-B-16")
 VALIDATE_DELAY_MS = 250
 
 
-class TrainForm(QGroupBox):
+class JobForm(QGroupBox):
+    """A form that queues one kind of job: the data it trains on, fields of its own (subclasses
+    add rows to `fields`), checked in a worker thread a moment after each change before Start is
+    enabled, then submitted through `backend`. Object names start with `prefix` (tests, styles)."""
+
     submitted = Signal(object)          # the queued JobRecord
 
-    def __init__(self, controller: JobsController, parent: QWidget | None = None):
-        super().__init__("New CameraCLIP training", parent)
-        self.setObjectName("train-form")
+    def __init__(self, title: str, controller: JobsController, prefix: str, parent: QWidget | None = None):
+        super().__init__(title, parent)
+        self.setObjectName(f"{prefix}-form")
         self.controller = controller
         self.valid_config: dict[str, Any] | None = None
-        self.extra: dict[str, Any] = {}     # advanced clip-train options merged into the config
+        self.extra: dict[str, Any] = {}     # advanced options merged into the config
         self._generation = 0
 
         self.data = QComboBox()
-        self.data.setObjectName("train-data")
+        self.data.setObjectName(f"{prefix}-data")
         self.data.setMinimumContentsLength(24)
         self.data.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.data.setToolTip("Labelled clips: a simulator set (labels.jsonl), a workspace export "
-                             "(manifest.jsonl), or the workspace's own annotated / verified clips")
         browse_dir = QToolButton()
         browse_dir.setText("Folder…")
         browse_dir.clicked.connect(self._browse_folder)
@@ -52,74 +56,64 @@ class TrainForm(QGroupBox):
         data_row.addWidget(browse_dir)
         data_row.addWidget(browse_file)
 
-        self.model = QComboBox()
-        self.model.setEditable(True)
-        self.model.addItems(list(dict.fromkeys([*local_models(), *EXTRA_MODELS])))
-        self.model.setCurrentText(DEFAULTS["model"])
-        self.model.setToolTip("open_clip architecture; cameraclip-tiny-rn (default) and cameraclip-tiny train from scratch on a CPU in minutes")
-        self.pooling = QComboBox()
-        for name in POOLINGS:
-            self.pooling.addItem(name, name)
-            self.pooling.setItemData(self.pooling.count() - 1, POOLING_HELP[name], Qt.ItemDataRole.ToolTipRole)
-        self.epochs = QSpinBox()
-        self.epochs.setRange(1, 100_000)
-        self.epochs.setValue(DEFAULTS["epochs"])
-        self.batch = QSpinBox()
-        self.batch.setRange(2, 4096)
-        self.batch.setValue(DEFAULTS["batch_size"])
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(6)
-        self.lr.setRange(0.000001, 1.0)
-        self.lr.setSingleStep(0.0001)
-        self.lr.setValue(DEFAULTS["lr"])
-        self.device = QComboBox()
-        self.device.addItems(["auto", "cpu", "cuda"])
-        self.device.setToolTip("auto: the GPU when there is one (one GPU job runs at a time), else the CPU")
-
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("Data", data_row)
+        self.fields = QFormLayout()
+        self.fields.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.fields.addRow("Data", data_row)
         self.data_info = QLabel("")
-        self.data_info.setObjectName("train-data-info")
+        self.data_info.setObjectName(f"{prefix}-data-info")
         self.data_info.setWordWrap(True)
-        form.addRow("", self.data_info)
-        form.addRow("Model", self.model)
-        form.addRow("Pooling", self.pooling)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Batch size", self.batch)
-        form.addRow("Learning rate", self.lr)
-        form.addRow("Device", self.device)
+        self.fields.addRow("", self.data_info)
 
         self.problem = QLabel("")
-        self.problem.setObjectName("train-problem")
+        self.problem.setObjectName(f"{prefix}-problem")
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #c62828;")
         self.start = QPushButton("Start training")
-        self.start.setObjectName("train-start")
+        self.start.setObjectName(f"{prefix}-start")
         self.start.setEnabled(False)
         self.start.clicked.connect(self.submit)
+        self.buttons = QHBoxLayout()
+        self.buttons.addStretch(1)
+        self.buttons.addWidget(self.start)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addLayout(self.fields)
         layout.addWidget(self.problem)
-        layout.addWidget(self.start, 0, Qt.AlignmentFlag.AlignRight)
+        layout.addLayout(self.buttons)
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(VALIDATE_DELAY_MS)
         self._debounce.timeout.connect(self._validate_now)
         self.data.currentIndexChanged.connect(self.changed)
-        self.model.currentTextChanged.connect(self.changed)
-        self.pooling.currentIndexChanged.connect(self.changed)
-        for spin in (self.epochs, self.batch, self.lr):
-            spin.valueChanged.connect(self.changed)
-        self.device.currentIndexChanged.connect(self.changed)
-        self.reload_data()
+
+    # -- what a subclass says ------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def validate_task(self) -> Callable[..., dict[str, Any]]:
+        """``fn(store, config) -> {"config": checked, "data": data info}`` (worker thread)."""
+        raise NotImplementedError
+
+    def submit_task(self) -> Callable[..., Any]:
+        """``fn(store, config, device) -> JobRecord`` (worker thread)."""
+        raise NotImplementedError
+
+    def device_name(self) -> str:
+        return "auto"
+
+    def wants_data(self, choice: backend.DataChoice) -> bool:
+        return True
+
+    def describe(self, cfg: dict[str, Any], info: dict[str, Any]) -> str:
+        """The Start button's tooltip for a valid configuration."""
+        return ""
 
     # -- data choices -----------------------------------------------------------------------------
     def reload_data(self) -> None:
         self.controller.run_read(backend.discover_data, on_result=self._set_choices, name="discover-data")
 
     def _set_choices(self, choices: list[backend.DataChoice]) -> None:
+        choices = [c for c in choices if self.wants_data(c)]
         current = self.data.currentData()
         self.data.blockSignals(True)
         self.data.clear()
@@ -154,11 +148,6 @@ class TrainForm(QGroupBox):
             self.set_data(file, f"{Path(file).name} — manifest")
 
     # -- validation -----------------------------------------------------------------------------
-    def config(self) -> dict[str, Any]:
-        return {"data": self.data.currentData() or "", "model": self.model.currentText().strip(),
-                "pooling": self.pooling.currentData(), "epochs": self.epochs.value(),
-                "batch_size": self.batch.value(), "lr": round(self.lr.value(), 8), **self.extra}
-
     def changed(self, *args: Any) -> None:
         self._generation += 1
         self.valid_config = None
@@ -167,7 +156,7 @@ class TrainForm(QGroupBox):
 
     def _validate_now(self) -> None:
         generation = self._generation
-        self.controller.run_read(backend.validate, self.config(),
+        self.controller.run_read(self.validate_task(), self.config(),
                                  on_result=lambda r: self._validated(generation, r, None),
                                  on_error=lambda e: self._validated(generation, None, e), name="validate")
 
@@ -183,12 +172,11 @@ class TrainForm(QGroupBox):
         assert result is not None
         self.valid_config = result["config"]
         info = result["data"]
-        cfg = result["config"]
         val = f", {info['val']} for validation" if info.get("val") else ""
         self.data_info.setText(f"{info['clips']} clips{val} · {info['source']}")
         self.problem.setText("")
         self.start.setEnabled(True)
-        self.start.setToolTip(f"{cfg['epochs']} epochs, warm-up {cfg['warmup_steps']} steps")
+        self.start.setToolTip(self.describe(result["config"], info))
 
     def submit(self) -> None:
         if self.valid_config is None:
@@ -200,7 +188,70 @@ class TrainForm(QGroupBox):
             self.start.setEnabled(True)
             self.submitted.emit(job)
 
-        self.controller.run_write(backend.submit, config, self.device.currentText(), on_result=queued, name="submit")
+        self.controller.run_write(self.submit_task(), config, self.device_name(), on_result=queued, name="submit")
+
+
+class TrainForm(JobForm):
+    """A CameraCLIP training: data, model, pooling, epochs, batch size, learning rate, device."""
+
+    def __init__(self, controller: JobsController, parent: QWidget | None = None):
+        super().__init__("New CameraCLIP training", controller, "train", parent)
+        self.data.setToolTip("Labelled clips: a simulator set (labels.jsonl), a workspace export "
+                             "(manifest.jsonl), or the workspace's own annotated / verified clips")
+        self.model = QComboBox()
+        self.model.setEditable(True)
+        self.model.addItems(list(dict.fromkeys([*local_models(), *EXTRA_MODELS])))
+        self.model.setCurrentText(DEFAULTS["model"])
+        self.model.setToolTip("open_clip architecture; cameraclip-tiny-rn (default) and cameraclip-tiny train from scratch on a CPU in minutes")
+        self.pooling = QComboBox()
+        for name in POOLINGS:
+            self.pooling.addItem(name, name)
+            self.pooling.setItemData(self.pooling.count() - 1, POOLING_HELP[name], Qt.ItemDataRole.ToolTipRole)
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 100_000)
+        self.epochs.setValue(DEFAULTS["epochs"])
+        self.batch = QSpinBox()
+        self.batch.setRange(2, 4096)
+        self.batch.setValue(DEFAULTS["batch_size"])
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(6)
+        self.lr.setRange(0.000001, 1.0)
+        self.lr.setSingleStep(0.0001)
+        self.lr.setValue(DEFAULTS["lr"])
+        self.device = device_box()
+        for label, widget in (("Model", self.model), ("Pooling", self.pooling), ("Epochs", self.epochs),
+                              ("Batch size", self.batch), ("Learning rate", self.lr), ("Device", self.device)):
+            self.fields.addRow(label, widget)
+        self.model.currentTextChanged.connect(self.changed)
+        self.pooling.currentIndexChanged.connect(self.changed)
+        for spin in (self.epochs, self.batch, self.lr):
+            spin.valueChanged.connect(self.changed)
+        self.device.currentIndexChanged.connect(self.changed)
+        self.reload_data()
+
+    def config(self) -> dict[str, Any]:
+        return {"data": self.data.currentData() or "", "model": self.model.currentText().strip(),
+                "pooling": self.pooling.currentData(), "epochs": self.epochs.value(),
+                "batch_size": self.batch.value(), "lr": round(self.lr.value(), 8), **self.extra}
+
+    def validate_task(self) -> Callable[..., dict[str, Any]]:
+        return backend.validate
+
+    def submit_task(self) -> Callable[..., Any]:
+        return backend.submit
+
+    def device_name(self) -> str:
+        return self.device.currentText()
+
+    def describe(self, cfg: dict[str, Any], info: dict[str, Any]) -> str:
+        return f"{cfg['epochs']} epochs, warm-up {cfg['warmup_steps']} steps"
+
+
+def device_box() -> QComboBox:
+    box = QComboBox()
+    box.addItems(["auto", "cpu", "cuda"])
+    box.setToolTip("auto: the GPU when there is one (one GPU job runs at a time), else the CPU")
+    return box
 
 
 def _message(exc: BaseException) -> str:

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QImage, QPixmap
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QImage, QMovie, QPixmap
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QScrollArea, QTabWidget,
                                QVBoxLayout, QWidget)
 
+from cinestudio.gui.train.backend import LORA_PREVIEWS
 from cinestudio.jobs.history import JobHistory
 from cinestudio.jobs.clip_train import KIND as CLIP_TRAIN
 from cinestudio.jobs.kinds import kind_title
@@ -65,7 +66,27 @@ def load_results(run_dir: Path) -> dict[str, Any]:
             image = QImage(str(path))
             if not image.isNull():
                 out["images"][name] = image
+    previews = sorted((run_dir / LORA_PREVIEWS).glob("*.gif")) if (run_dir / LORA_PREVIEWS).is_dir() else []
+    if previews:   # a LoRA run: its samples from a fixed seed, and what the flow estimator read in each
+        out["previews"] = [str(p) for p in previews]
+        out["preview_verdicts"] = _preview_records(run_dir / "metrics.jsonl")
     return out
+
+
+def _preview_records(path: Path) -> list[dict[str, Any]]:
+    records = []
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return records
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and rec.get("preview"):
+            records.append(rec)
+    return records
 
 
 def smooth(values: list[float], weight: float = SMOOTHING) -> list[float]:
@@ -205,9 +226,12 @@ class JobView(QWidget):
         self.confusion.setObjectName("train-confusion")
         self.training_png = QLabel()
         self.training_png.setObjectName("train-training-png")
+        self.preview = QLabel()
+        self.preview.setObjectName("train-preview")
+        self.movie: QMovie | None = None
         inner = QWidget()
         inner_layout = QVBoxLayout(inner)
-        for w in (self.results_text, self.confusion, self.training_png):
+        for w in (self.results_text, self.preview, self.confusion, self.training_png):
             inner_layout.addWidget(w)
         inner_layout.addStretch(1)
         scroll = QScrollArea()
@@ -250,6 +274,7 @@ class JobView(QWidget):
             self.results_text.setText("Results appear when a run has finished.")
             self.confusion.clear()
             self.training_png.clear()
+            self._show_preview(None)
             self.show_history(history)
         self._update_header(eta)
 
@@ -315,7 +340,18 @@ class JobView(QWidget):
         if self.job is None or self.job.id != job_id:
             return
         ev = results.get("evaluation")
-        if ev:
+        previews = results.get("previews") or []
+        self._show_preview(previews[-1] if previews else None)
+        if previews:
+            verdicts = results.get("preview_verdicts") or []
+            rows = "".join(
+                f"<tr><td>step {r.get('step')}</td><td>{r.get('motion') or '—'}</td>"
+                f"<td>{'✓' if r.get('motion_matches') else ('✗' if r.get('motion_matches') is False else '')}</td></tr>"
+                for r in verdicts)
+            self.results_text.setText(
+                f"<p><b>Previews</b> ({len(previews)}, a fixed seed; the newest below): what the optical-flow "
+                f"estimator reads in each</p><table cellspacing='6'>{rows}</table>")
+        elif ev:
             rows = "".join(f"<tr><td>{a}</td><td align='right'>{'—' if v is None else f'{v:.3f}'}</td>"
                            f"<td align='right'>{ev['counts'].get(a, 0)}</td></tr>" for a, v in ev["per_axis"].items())
             flips = ev.get("flips") or {}
@@ -333,6 +369,26 @@ class JobView(QWidget):
         images = results.get("images", {})
         self.confusion.setPixmap(QPixmap.fromImage(images["confusion"]) if "confusion" in images else QPixmap())
         self.training_png.setPixmap(QPixmap.fromImage(images["training"]) if "training" in images else QPixmap())
+
+    def _show_preview(self, path: str | None) -> None:
+        """Play `path` (a small GIF) enlarged, or stop and clear."""
+        if self.movie is not None:
+            self.movie.stop()
+            self.movie.deleteLater()
+            self.movie = None
+        self.preview.clear()
+        if path is None:
+            return
+        movie = QMovie(path, parent=self)
+        if not movie.isValid():
+            return
+        movie.jumpToFrame(0)
+        size = movie.currentImage().size()
+        scale = max(1, 256 // max(1, size.width(), size.height()))
+        movie.setScaledSize(QSize(size.width() * scale, size.height() * scale))
+        self.movie = movie
+        self.preview.setMovie(movie)
+        movie.start()
 
     def open_run_folder(self) -> bool:
         run = self.run_dir()

@@ -1,11 +1,15 @@
-"""The Train tab: start CameraCLIP trainings as background jobs and watch them.
+"""The Train tab: start CameraCLIP and CameraDiff LoRA trainings as background jobs and watch them.
 
-    ┌ New CameraCLIP training ──────┐ Job 3 — CameraCLIP training — running          │
+    ┌ CameraCLIP | LoRA ────────────┐ Job 3 — CameraCLIP training — running          │
     │ data, model, pooling, epochs, │ 12/40 · epoch 4/10 loss 1.23 · ETA 0:42        │
     │ batch, lr, device  [Start]    │ [Cancel] [Resume] [Open run folder] [Use for …] │
-    ├ Queue ────────────────────────┤ Curves | Log | Results                          │
+    ├ Queue | LoRAs by type ────────┤ Curves | Log | Results                          │
     │ # job  state  ▓▓▓░░  ETA  msg │  loss ↘           validation R@1 per axis ↗     │
     └───────────────────────────────┴─────────────────────────────────────────────────┘
+
+The LoRA form trains one type (or queues every type of the scheme); "LoRAs by type" lists the
+scheme's classes with their newest LoRA training (status, steps, loss, preview), and a LoRA job's
+results show its previews with the optical-flow verdict on each.
 
 Jobs run in worker subprocesses started by the tab's queue runner (one GPU job at a time, N CPU
 jobs); the tab only reads the database and the jobs' protocol. Closing the window stops running
@@ -20,14 +24,17 @@ from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QSpinBox, QSplitter,
-                               QTableView, QVBoxLayout, QWidget)
+                               QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from cinestudio.gui.train import backend
 from cinestudio.gui.train.controller import JobsController
 from cinestudio.gui.train.form import TrainForm
 from cinestudio.gui.train.job_view import JobView, load_results
+from cinestudio.gui.train.lora_form import LoraForm
+from cinestudio.gui.train.lora_types import LoraTypesView, load_rows
 from cinestudio.gui.train.queue_model import JobTableModel, ProgressDelegate
 from cinestudio.jobs import service
+from cinestudio.jobs.lora_train import LORA_KIND
 from cinestudio.store import JobRecord
 
 HINT = ("Jobs run as separate processes. Closing CineStudio stops them after a checkpoint — "
@@ -67,8 +74,6 @@ class TrainTab(QWidget):
         self.slots.setValue(cpu_slots)
         self.slots.setToolTip("How many CPU jobs run at the same time (GPU jobs: one at a time)")
         queue_head = QHBoxLayout()
-        title = QLabel("<b>Queue</b>")
-        queue_head.addWidget(title)
         queue_head.addStretch(1)
         queue_head.addWidget(QLabel("CPU jobs at a time"))
         queue_head.addWidget(self.slots)
@@ -80,13 +85,27 @@ class TrainTab(QWidget):
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #c62828;")
 
+        self.types = LoraTypesView()
+        self.types.jobPicked.connect(self.select_job)
+        self._types_key: tuple | None = None
+        queue_page = QWidget()
+        queue_layout = QVBoxLayout(queue_page)
+        queue_layout.setContentsMargins(0, 4, 0, 0)
+        queue_layout.addLayout(queue_head)
+        queue_layout.addWidget(self.table, 1)
+        self.lists = QTabWidget()
+        self.lists.setObjectName("train-lists")
+        self.lists.addTab(queue_page, "Queue")
+        self.lists.addTab(self.types, "LoRAs by type")
+        self.lists.currentChanged.connect(lambda i: self.lists.widget(i) is self.types and self.refresh_types())
+        self.forms = QTabWidget()
+        self.forms.setObjectName("train-forms")
+
         self.left = QWidget()
         left_layout = QVBoxLayout(self.left)
         left_layout.setContentsMargins(6, 6, 6, 6)
-        self.form_holder = QVBoxLayout()
-        left_layout.addLayout(self.form_holder)
-        left_layout.addLayout(queue_head)
-        left_layout.addWidget(self.table, 1)
+        left_layout.addWidget(self.forms)
+        left_layout.addWidget(self.lists, 1)
         left_layout.addWidget(self.error)
         left_layout.addWidget(self.hint)
 
@@ -110,6 +129,7 @@ class TrainTab(QWidget):
         self.eta_timer.setInterval(1000)
         self.eta_timer.timeout.connect(self._tick)
         self.form: TrainForm | None = None
+        self.lora_form: LoraForm | None = None
         self._open(self.workspace)
 
     # -- workspace ---------------------------------------------------------------------------------
@@ -123,14 +143,21 @@ class TrainTab(QWidget):
         self.slots.valueChanged.connect(self.controller.set_cpu_slots)
         self.form = TrainForm(self.controller)
         self.form.submitted.connect(self._on_submitted)
-        self.form_holder.addWidget(self.form)
+        self.lora_form = LoraForm(self.controller)
+        self.lora_form.submitted.connect(self._on_submitted)
+        self.lora_form.queuedMany.connect(self._on_queued_many)
+        self.forms.addTab(self.form, "CameraCLIP")
+        self.forms.addTab(self.lora_form, "LoRA")
+        self._types_key = None
         self.eta_timer.start()
 
     def set_workspace(self, workspace: Path) -> None:
         self.shutdown()
-        if self.form is not None:
-            self.form.setParent(None)
-            self.form.deleteLater()
+        self.forms.clear()
+        for form in (self.form, self.lora_form):
+            if form is not None:
+                form.setParent(None)
+                form.deleteLater()
         self.slots.valueChanged.disconnect()
         self.selected_id = None
         self.model.set_jobs([])
@@ -147,6 +174,20 @@ class TrainTab(QWidget):
             if row is not None and not self.table.selectionModel().isRowSelected(row):
                 self._select_row(row)
         self._show_selected()
+        self._refresh_types(snap)
+
+    def _refresh_types(self, snap: backend.JobsSnapshot) -> None:
+        """Reload "LoRAs by type" when a LoRA job changed (it reads run folders: off the UI thread)."""
+        key = tuple((j.id, j.state, j.progress_done) for j in snap.jobs if j.kind == LORA_KIND)
+        if key != self._types_key:
+            self._types_key = key
+            self.refresh_types()
+
+    def refresh_types(self) -> None:
+        """Reload "LoRAs by type" (also on showing it: runs trained outside the queue appear)."""
+        if self.controller is not None:
+            self.controller.run_read(load_rows, on_result=lambda r: self.types.types.set_rows(*r),
+                                     name="lora-types")
 
     def _on_history(self, job_id: int) -> None:
         if job_id == self.selected_id:
@@ -154,12 +195,19 @@ class TrainTab(QWidget):
 
     def _on_failed(self, message: str) -> None:
         self.error.setText(message)
-        if self.form is not None:
-            self.form.changed()
+        for form in (self.form, self.lora_form):
+            if form is not None:
+                form.changed()
 
     def _on_submitted(self, job: JobRecord) -> None:
         self.error.setText("")
         self.select_job(job.id)
+
+    def _on_queued_many(self, jobs: list[JobRecord]) -> None:
+        self.error.setText("")
+        self.lists.setCurrentWidget(self.types)
+        if jobs:
+            self.select_job(jobs[0].id)
 
     def _tick(self) -> None:
         self.model.refresh_etas()

@@ -27,12 +27,6 @@ from cinestudio.errors import UserInputError
 from cinestudio.progress import ProgressFn, StopFn
 
 SIDECAR_FORMAT = "cinestudio.render/1"
-# x264 preset of the MP4. Not `media.encode.write_mp4`'s default (veryfast): x264's macroblock-tree
-# rate control (the lookahead of veryfast and every slower preset) reads memory it never wrote, so
-# the same frames encode to different files depending on what the process's heap held before (a
-# render right after an in-process `lora train` differed from its replay, frames bit-identical).
-# superfast runs no lookahead and no mb-tree: the same frames always give the same file.
-MP4_PRESET = "superfast"
 
 
 @dataclass
@@ -221,7 +215,7 @@ def render(cfg: RenderConfig, progress: ProgressFn | None = None, should_stop: S
     final = score_segments(composed.frames, composed.report["segments"], scorer)
     timings["final_scoring_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    write_mp4(out, list(composed.frames), fps=cfg.fps, preset=MP4_PRESET)
+    write_mp4(out, list(composed.frames), fps=cfg.fps)   # the same frames always give the same file
     gif = out.with_suffix(".gif")
     if cfg.gif:
         write_gif(gif, list(composed.frames), fps=cfg.fps)

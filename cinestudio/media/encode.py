@@ -80,7 +80,8 @@ def write_mp4(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: f
 
     `crf` is x264's constant rate factor (0 lossless … 51 worst; 18 is visually lossless),
     `preset` its speed/size trade-off, `gop` the maximum keyframe interval (default: x264's 250)
-    and `bframes` the number of consecutive B-frames (default: x264's). `faststart` puts the
+    and `bframes` the number of consecutive B-frames (default: x264's). The same frames and options
+    always give the same file (x264's macroblock tree, which does not, is off). `faststart` puts the
     index ('moov') before the media data, for playback while downloading. Raises ValueError when
     there are no frames or they are not uint8 RGB arrays of one size.
     """
@@ -99,14 +100,16 @@ def write_mp4(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: f
             stream.width, stream.height = width, height
             stream.pix_fmt = "yuv420p"
             options = {"crf": str(int(crf)), "preset": preset}
-            params = []
+            # x264's macroblock-tree rate control reads memory it never wrote: the same frames gave
+            # different files depending on what the process's heap held before. Off, the same
+            # frames always make the same file (a little larger: ~0.5 % on small clips).
+            params = ["mbtree=0"]
             if gop is not None:
                 stream.codec_context.gop_size = int(gop)
                 params += [f"keyint={int(gop)}", f"min-keyint={max(1, min(int(gop), 25))}"]
             if bframes is not None:
                 params.append(f"bframes={int(bframes)}")
-            if params:
-                options["x264-params"] = ":".join(params)
+            options["x264-params"] = ":".join(params)
             stream.options = options
             stream.codec_context.time_base = 1 / rate
 

@@ -129,7 +129,7 @@ def test_cli_train_list_render_replay(tiny_base, clips, tmp_path, lora_files):
                                   str(tmp_path / "bad.mp4"), "--device", "cpu", *bad])
         assert res.exit_code == 2 and res.output.startswith("error:"), res.output
     # Same file, same frames, bit for bit — also right after the in-process `lora train` above (with
-    # x264's mb-tree the first render's MP4 depended on what that left in the heap: render.MP4_PRESET)
+    # x264's mb-tree the first render's MP4 depended on what that left in the heap: media.encode)
     assert again.read_bytes() == out.read_bytes()
     np.testing.assert_array_equal(read_frames(again), first)
 

@@ -1,8 +1,8 @@
-"""The render's MP4 is one file for one set of frames, whatever the process's heap held before.
+"""`write_mp4` makes one file for one set of frames, whatever the process's heap held before.
 
-x264's macroblock-tree rate control (the lookahead of `media.encode.write_mp4`'s default preset)
-reads memory it has not written: the same frames encoded to a different file after an in-process
-`lora train` than at their replay. `render.MP4_PRESET` runs without it.
+x264's macroblock-tree rate control reads memory it has not written: the same frames encoded to a
+different file after an in-process `lora train` than at their replay (a render's replay test failed
+~1 run in 7). `write_mp4` runs without it.
 """
 
 from __future__ import annotations
@@ -38,13 +38,13 @@ def moving_frames(n: int = 8, size: int = 16) -> list[np.ndarray]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fills freed memory through glibc's malloc")
-def test_render_mp4_does_not_depend_on_the_heap(tmp_path):
-    from cinestudio.cameradiff.render import MP4_PRESET
+@pytest.mark.parametrize("preset", ["veryfast", "medium"])
+def test_mp4_does_not_depend_on_the_heap(tmp_path, preset):
     from cinestudio.media.encode import write_mp4
 
     frames = moving_frames()
     files = []
     for i, fill in enumerate((0xFF, 0x00, 0xFF, 0x00)):
         dirty_heap(fill)
-        files.append(write_mp4(tmp_path / f"{i}.mp4", frames, fps=8.0, preset=MP4_PRESET).read_bytes())
+        files.append(write_mp4(tmp_path / f"{i}.mp4", frames, fps=8.0, preset=preset).read_bytes())
     assert all(f == files[0] for f in files)

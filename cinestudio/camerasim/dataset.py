@@ -2,8 +2,7 @@
 
 `plan_dataset` lays out the clips: for every axis of the scheme and every class on it, `per_class`
 clips have that class as their *target*; the other two axes of each clip take the class used least
-so far (ties drawn at random), so they are balanced too — except that no clip is an extreme
-close-up zoom or dolly, which no picture can tell apart (`_INDISTINCT`). Every clip has its own seed.
+so far (ties drawn at random), so they are balanced too. Every clip has its own seed.
 
 `simulate_dataset` renders and encodes them (``clips/NNNNNN_framing_angle_movement.mp4``) and
 writes ``labels.jsonl``: one JSON object per clip with ``file`` (relative), ``framing``,
@@ -39,15 +38,6 @@ LABELS = "labels.jsonl"
 PARTIAL = "labels.partial.jsonl"
 MANIFEST = "simulate.json"
 SUPPORTED = {"framing": set(FRAMING_VISIBLE_HEIGHT), "angle": set(ANGLE_SPECS), "movement": set(KNOWN_MOVES)}
-
-#: (framing, movement) pairs the data set never combines: in an extreme close-up the face fills the
-#: frame, one flat layer, so a dolly there shows no parallax and is pixel for pixel a zoom; a label
-#: telling them apart would be one no picture supports. (`render_shot` still renders them.)
-_INDISTINCT = {("extreme_close_up", m) for m in ("zoom_in", "zoom_out", "dolly_in", "dolly_out")}
-
-
-def _compatible(values: dict[str, str]) -> bool:
-    return (values.get("framing"), values.get("movement")) not in _INDISTINCT
 
 
 @dataclass(frozen=True)
@@ -94,9 +84,8 @@ def plan_dataset(per_class: int, seed: int, scheme: str = "cinematic2k") -> list
         for axis in AXES:
             if axis == target_axis:
                 continue
-            allowed = [k for k in keys[axis] if _compatible({**values, axis: k})]
-            least = min(counts[axis][k] for k in allowed)
-            choices = [k for k in allowed if counts[axis][k] == least]
+            least = min(counts[axis].values())
+            choices = [k for k in keys[axis] if counts[axis][k] == least]
             values[axis] = choices[int(rng.integers(len(choices)))]
         for axis in AXES:
             counts[axis][values[axis]] += 1

@@ -822,35 +822,6 @@ def make_wall_decor(rng: Rng, room: "Room", light: Lighting, ppm: float = 80.0) 
     return groups
 
 
-def make_backdrop(rng: Rng, base: np.ndarray, facing: np.ndarray, width: float, height: float, light: Lighting,
-                  ppm: float) -> tuple[Layer, str]:
-    """A textured wall or hedge standing at `base` and facing `facing` (the backdrop behind a
-    close subject). Strongly textured on purpose: it is what the picture's background is made of
-    when the subject nearly fills the frame, and it must hold trackable detail for a dolly's
-    parallax to be seen."""
-    ppm = min(ppm, 640.0 / max(width, height))
-    pw, ph = int(np.clip(width * ppm, 16, 640)), int(np.clip(height * ppm, 16, 640))
-    kind = str(rng.choice(["hedge", "brick wall", "stone wall"]))
-    n = tx.value_noise(rng, ph, pw, cells=max(4.0, min(pw, ph) / 5.0), octaves=3)
-    if kind == "hedge":
-        base_col = np.asarray(tx.jitter_color(rng, (0.2, 0.36, 0.14), 0.06, 0.3, 0.3), np.float32)
-        img = base_col * (0.35 + 1.0 * n[..., None])
-    elif kind == "brick wall":
-        b = tx.bricks(rng, ph, pw, rows=max(4, min(int(height / 0.075), ph // 4)),
-                      cols=max(2, min(int(width / 0.22), pw // 8)))
-        brick = np.asarray(tx.jitter_color(rng, (0.6, 0.3, 0.22), 0.05, 0.3, 0.2), np.float32)
-        mortar = np.array([0.78, 0.76, 0.72], np.float32)
-        img = np.where(b[..., None] > 0, brick * b[..., None] * (0.85 + 0.3 * n[..., None]), mortar)
-    else:
-        stones = tx.value_noise(rng, ph, pw, cells=max(3.0, min(pw, ph) / 12.0), octaves=2)
-        base_col = np.asarray(tx.jitter_color(rng, (0.55, 0.53, 0.5), 0.05, 0.5, 0.25), np.float32)
-        img = base_col * (0.5 + 0.5 * stones[..., None] + 0.35 * n[..., None])
-    shade = light.shade(facing)
-    layer = billboard(Sprite(tx.rgba(np.clip(img, 0, 1.2).astype(np.float32)), width, height, 0.0), base, facing,
-                      shade=shade)
-    return layer, kind
-
-
 def make_foliage_foreground(rng: Rng, size_m: float, light: Lighting, ppm: float) -> np.ndarray:
     """A cluster of leaves and twigs (premultiplied RGBA) for the near side of rack-focus shots."""
     px = int(np.clip(size_m * ppm, 16, 256))

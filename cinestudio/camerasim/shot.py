@@ -79,21 +79,6 @@ class RenderedShot:
         return self.camera
 
 
-#: Close framings put the framed point this far off centre (fraction of the half width, either
-#: side, every movement alike so that composition says nothing about the move): background then
-#: shows beside the subject, at another depth, and a dolly's parallax has something to act on.
-_OFF_CENTRE = {"close_up": 0.3}
-
-#: Deep-focus shots keep the background's blur circle (at infinity) at most this many pixels per
-#: 64 px of frame width, stopping down as far as it takes: at f/8 a long lens a few tens of
-#: centimetres from a face blurs the background past any texture the flow could track.
-_DEEP_FOCUS_BACKGROUND_COC = (0.4, 1.2)
-
-#: Close framings get, with this probability (whatever the movement), a textured wall or hedge
-#: behind the subject at a clearly greater depth: the sky and a far, mip-blurred ground leave the
-#: flow nothing to track around a close subject, so a dolly's parallax went unseen.
-_BACKDROP_FRAMINGS = {"extreme_close_up": 0.8, "close_up": 0.8, "medium_close_up": 0.7, "medium_shot": 0.6}
-
 #: Moves whose amount may be reduced to keep a shot inside its classes.
 _SHRINKABLE = {"pan_left", "pan_right", "tilt_up", "tilt_down", "truck_left", "truck_right", "pedestal_up",
                "pedestal_down", "crane_up", "crane_down", "arc_left", "arc_right", "roll_clockwise",
@@ -157,7 +142,6 @@ def plan_shot(spec: ShotSpec, rng: np.random.Generator) -> ShotPlan:
     strength = spec.strength
     last = None
     lo, hi = FRAMING_VISIBLE_HEIGHT[spec.framing]
-    scaling = [m for m in moves if m in ("zoom_in", "zoom_out", "dolly_in", "dolly_out")]
     for attempt in range(80):
         if attempt and attempt % 12 == 0:
             strength *= 0.85
@@ -166,10 +150,9 @@ def plan_shot(spec: ShotSpec, rng: np.random.Generator) -> ShotPlan:
         bias = (bias[0] * min(1.0, strength), bias[1] * min(1.0, strength))
         if first == "rack_focus":
             bias = (float(rng.choice([-0.3, 0.3])), 0.0)
-        elif spec.framing in _OFF_CENTRE and bias[0] == 0.0:
-            bias = (_OFF_CENTRE[spec.framing] * (1.0 if rng.random() < 0.5 else -1.0), bias[1])
         # zooms and dollies change the framing: keep both ends inside the class
         ratio = 1.0
+        scaling = [m for m in moves if m in ("zoom_in", "zoom_out", "dolly_in", "dolly_out")]
         ratios = {}
         if scaling:
             cap = (hi / lo) ** (1.0 / len(scaling)) * 0.97
@@ -199,8 +182,7 @@ def plan_shot(spec: ShotSpec, rng: np.random.Generator) -> ShotPlan:
         # depth of field: focus on the subject, deep or shallow
         f_px = start.focal_px(W)
         if spec.framing == "extreme_long_shot" or rng.random() < 0.55:
-            coc_max = float(rng.uniform(*_DEEP_FOCUS_BACKGROUND_COC)) * W / 64.0
-            f_number = max(float(rng.uniform(8, 22)), start.focal_mm / 1000.0 * f_px / (framed.subject_depth * coc_max))
+            f_number = float(rng.uniform(8, 22))
         else:
             blur = float(rng.uniform(0.01, 0.045)) * W
             aperture = blur / (f_px * (1.0 / framed.subject_depth))
@@ -493,10 +475,6 @@ def assemble_scene(rng: np.random.Generator, plan: ShotPlan) -> sc.Scene:
                                fade_point=np.array([0.0, 0.88 * style.height, 0.0])))
         subject_group = 0
 
-    if (plan.subject and not indoor and spec.framing in _BACKDROP_FRAMINGS
-            and rng.random() < _BACKDROP_FRAMINGS[spec.framing]):
-        _add_backdrop(rng, groups, desc, plan, cam0, light)
-
     # rack-focus partner
     if plan.rack is not None:
         rk = plan.rack
@@ -587,33 +565,6 @@ def assemble_scene(rng: np.random.Generator, plan: ShotPlan) -> sc.Scene:
     overlay = sc.ground_overlay(rng, groups, np.zeros(3), 2 * reach)
     return sc.Scene(plan.environment, light, sky, ground_levels, gtile, fog_col, float(fog_d), groups, movers, post,
                     room, subject_group, plan.subject_height, style, desc, window, overlay)
-
-
-def _add_backdrop(rng, groups, desc, plan: ShotPlan, cam0: Camera, light) -> None:
-    """A wall or hedge behind the subject, one to a few subject distances further away (behind a
-    rack focus's far partner, and beyond where a subject tracked forwards walks)."""
-    W, H = plan.spec.width, plan.spec.height
-    if abs(cam0.pitch) > 60:
-        return  # looking down (or up) steeply: the ground (or sky) is the background
-    fwd = np.array([cam0.forward[0], 0.0, cam0.forward[2]])
-    fwd /= np.linalg.norm(fwd)
-    right = np.array([fwd[2], 0.0, -fwd[0]])
-    d = max(plan.subject_depth, 0.5)
-    dist = d + float(rng.uniform(1.0, 3.0)) * d + float(rng.uniform(0.4, 1.5))
-    if plan.rack is not None and plan.rack["partner"] == "far":
-        dist = max(dist, plan.rack["partner_depth"] + float(rng.uniform(0.5, 2.0)))
-    hfov, vfov = cam0.fov(W, H)
-    view_w = 2.0 * dist * math.tan(math.radians(hfov) / 2)
-    width = view_w * float(rng.uniform(1.2, 3.5))
-    # up to beyond the top of the view at that distance (sometimes short of it: sky above)
-    top = cam0.height + dist * math.tan(math.radians(min(cam0.pitch + vfov / 2, 60.0)))
-    height = float(np.clip(top * rng.uniform(0.85, 1.6), 1.2, 40.0))
-    base = fwd * (dist - d) + right * float(rng.uniform(-0.45, 0.45)) * width
-    base[1] = 0.0
-    ppm = _ppm_for(cam0, W, base + np.array([0.0, min(height, 2.0), 0.0]), plan, lo=8.0, hi=600.0)
-    layer, kind = sc.make_backdrop(rng, base, -fwd, width, height, light, ppm)
-    groups.append(sc.Group([[layer]], base + np.array([0.0, height / 2, 0.0]), [], None, False, "backdrop", kind))
-    desc["objects"].append(kind)
 
 
 def sky_window(cams, W: int, H: int, margin_deg: float = 4.0) -> sc.SkyWindow:

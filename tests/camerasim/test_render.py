@@ -121,64 +121,14 @@ def _subject_vs_background_scale(shot):
     return subject / background
 
 
-def _without_walkers(framing, move, count, **kw):
-    """The first `count` shots (seeds 0, 1, ...) with no bystander walking through them: a walker
-    moves on its own, so flow fitted to the background is not the camera's alone there."""
-    shots = []
-    for seed in range(4 * count):
-        shot = render_shot(ShotSpec(framing, "eye_level", [move], seed=seed, **kw))
-        if "person walking" not in shot.params["scene"]["objects"]:
-            shots.append(shot)
-        if len(shots) == count:
-            return shots
-    raise AssertionError(f"fewer than {count} {framing} {move} shots without walkers")
-
-
 def test_dolly_shows_parallax_zoom_does_not():
     """Both enlarge the subject; only the dolly enlarges it more than the farther background."""
-    kw = dict(frames=8, size=128, environment="outdoor", want_masks=True)
-    for zoom_shot in _without_walkers("full_shot", "zoom_in", 3, **kw):
-        zoom = _subject_vs_background_scale(zoom_shot)
-        assert abs(zoom - 1) < 0.03, (zoom_shot.spec.seed, zoom)
-    for dolly_shot in _without_walkers("full_shot", "dolly_in", 3, **kw):
-        dolly = _subject_vs_background_scale(dolly_shot)
-        assert dolly > 1.05, (dolly_shot.spec.seed, dolly)
-
-
-BACKDROPS = ("hedge", "brick wall", "stone wall")
-
-
-def test_close_up_dolly_shows_parallax_against_the_backdrop():
-    """In a close-up the subject fills much of the frame; the wall or hedge behind it must still
-    show the dolly's parallax (and none in a zoom) at the data set's size: 64 px, 8 of 16 frames."""
-    kw = dict(frames=16, size=64, environment="outdoor", want_masks=True)
-    ratios = {}
-    for move in ("zoom_in", "dolly_in"):
-        ratios[move] = []
-        for shot in _without_walkers("close_up", move, 6, **kw):
-            if not set(BACKDROPS) & set(shot.params["scene"]["objects"]):
-                continue
-            # both scales from tracked points (the subject is cut by the frame's edges: its
-            # area does not grow with it)
-            frames, masks = shot.frames[1::2], shot.subject_masks[1::2]
-            subject = similarity(frames, 1.0 - masks)["scale"]
-            ratios[move].append(subject / similarity(frames, masks)["scale"])
-        assert len(ratios[move]) >= 3, (move, ratios)
-    # 64 px flow fits scatter by a few per cent, so: typical values, and no overlap
-    assert abs(np.median(ratios["zoom_in"]) - 1) < 0.03 and all(abs(r - 1) < 0.08 for r in ratios["zoom_in"]), ratios
-    assert np.median(ratios["dolly_in"]) > 1.15 and min(ratios["dolly_in"]) > max(ratios["zoom_in"]), ratios
-
-
-def test_backdrop_behind_close_subjects_whatever_the_move():
-    """The backdrop comes with the framing, not with the move (else it would tell the move)."""
-    for move in ("static", "pan_left", "dolly_in", "zoom_out"):
-        found = sum(bool(set(BACKDROPS) & set(render_shot(ShotSpec("close_up", "eye_level", [move], frames=2, size=32,
-                                                                       seed=seed, environment="outdoor"))
-                                                 .params["scene"]["objects"])) for seed in range(8))
-        assert found >= 4, (move, found)
-    for seed in range(4):
-        shot = render_shot(ShotSpec("long_shot", "eye_level", ["dolly_in"], frames=2, size=32, seed=seed))
-        assert not set(BACKDROPS) & set(shot.params["scene"]["objects"])
+    for seed in range(3):
+        kw = dict(frames=8, size=128, seed=seed, environment="outdoor", want_masks=True)
+        zoom = _subject_vs_background_scale(render_shot(ShotSpec("full_shot", "eye_level", ["zoom_in"], **kw)))
+        dolly = _subject_vs_background_scale(render_shot(ShotSpec("full_shot", "eye_level", ["dolly_in"], **kw)))
+        assert abs(zoom - 1) < 0.03, zoom
+        assert dolly > 1.05, dolly
 
 
 def test_rack_focus_changes_the_subjects_sharpness():

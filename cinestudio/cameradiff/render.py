@@ -215,7 +215,7 @@ def render(cfg: RenderConfig, progress: ProgressFn | None = None, should_stop: S
     final = score_segments(composed.frames, composed.report["segments"], scorer)
     timings["final_scoring_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    write_mp4(out, list(composed.frames), fps=cfg.fps)   # the same frames always give the same file
+    write_mp4(out, list(composed.frames), fps=cfg.fps, deterministic=True)   # --replay gives the same file
     gif = out.with_suffix(".gif")
     if cfg.gif:
         write_gif(gif, list(composed.frames), fps=cfg.fps)

@@ -1,8 +1,9 @@
-"""`write_mp4` makes one file for one set of frames, whatever the process's heap held before.
+"""`write_mp4(..., deterministic=True)` makes one file for one set of frames, whatever the
+process's heap held before.
 
 x264's macroblock-tree rate control reads memory it has not written: the same frames encoded to a
 different file after an in-process `lora train` than at their replay (a render's replay test failed
-~1 run in 7). `write_mp4` runs without it.
+~1 run in 7). Renders ask for `deterministic` (no macroblock tree).
 """
 
 from __future__ import annotations
@@ -46,5 +47,6 @@ def test_mp4_does_not_depend_on_the_heap(tmp_path, preset):
     files = []
     for i, fill in enumerate((0xFF, 0x00, 0xFF, 0x00)):
         dirty_heap(fill)
-        files.append(write_mp4(tmp_path / f"{i}.mp4", frames, fps=8.0, preset=preset).read_bytes())
+        files.append(write_mp4(tmp_path / f"{i}.mp4", frames, fps=8.0, preset=preset,
+                               deterministic=True).read_bytes())
     assert all(f == files[0] for f in files)

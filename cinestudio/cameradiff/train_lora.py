@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from cinestudio.cameradiff.noise import mixed_noise, warp_for
+from cinestudio.cameradiff.train_base import base_config
 from cinestudio.errors import UserInputError
 from cinestudio.fsutil import has_content, write_json_atomic
 from cinestudio.progress import Cancelled, ProgressFn, StopFn, check_stop
@@ -131,8 +133,10 @@ def _check_config(cfg: LoraTrainConfig) -> None:
         raise UserInputError("--resolution", "must be at least 8 pixels")
 
 
-def preview(pipe, adapter: str, cfg: LoraTrainConfig, size: int, path: Path) -> dict[str, Any]:
-    """Render a sample with the LoRA (fixed seed), write it as a GIF, read its motion."""
+def preview(pipe, adapter: str, cfg: LoraTrainConfig, size: int, path: Path,
+            noise: tuple[float, float] = (0.0, 0.0)) -> dict[str, Any]:
+    """Render a sample with the LoRA (fixed seed; `noise`: the start noise's share and warp, as
+    `diff render` takes them from the base), write it as a GIF, read its motion."""
     from cinestudio.cameradiff.compose import ComposeOptions, compose
     from cinestudio.cameradiff.lora import LoraRef
     from cinestudio.cameradiff.render import motion_verdict
@@ -144,7 +148,7 @@ def preview(pipe, adapter: str, cfg: LoraTrainConfig, size: int, path: Path) -> 
     try:
         out = compose(pipe, cfg.preview_prompt, [ref], ComposeOptions(
             method="merge", steps=cfg.preview_steps, num_frames=cfg.frames, height=size, width=size,
-            seed=cfg.seed, guidance_scale=cfg.preview_guidance))
+            seed=cfg.seed, guidance_scale=cfg.preview_guidance, noise_share=noise[0], noise_warp=noise[1]))
     finally:
         pipe.unet.train(was_training)
     write_gif(path, list(out.frames), fps=8)
@@ -153,8 +157,6 @@ def preview(pipe, adapter: str, cfg: LoraTrainConfig, size: int, path: Path) -> 
 
 def base_crop(base: str) -> float:
     """The centre crop a `train-base` base was trained with (1.0 for any other base)."""
-    from cinestudio.cameradiff.train_base import base_config
-
     try:
         return float(base_config(base).get("crop", 1.0))
     except (TypeError, ValueError):
@@ -218,11 +220,16 @@ def train_lora(cfg: LoraTrainConfig, progress: ProgressFn | None = None, should_
         _trim_metrics(run, start)
 
     lora_file = f"{cfg.type}.safetensors"
+    trained = base_config(cfg.base)
     info = {"kind": KIND, "format": 1, "config": asdict(cfg), "axis": axis, "target": target,
             "lora_file": lora_file, "status": "running", "base_info": describe_pipeline(pipe),
             "clips": len(items), "examples": len(examples), "variants": dmod.variant_counts(examples),
             "target_modules": len(targeted), "trainable_parameters": int(sum(p.numel() for p in params.values())),
-            "resolution": size, "crop": base_crop(cfg.base) if cfg.crop is None else cfg.crop}
+            "resolution": size, "crop": base_crop(cfg.base) if cfg.crop is None else cfg.crop,
+            # the noise the base was trained on (train-base --noise-share/--noise-warp): the LoRA
+            # learns under the same, and its previews start from it, as `diff render` does
+            "noise_share": float(trained.get("noise_share") or 0.0),
+            "noise_warp": float(trained.get("noise_warp") or 0.0)}
     write_json_atomic(cfg_path, info)
 
     frames = dmod.ExampleFrames(run / "cache", cfg.frames, size, info["crop"])
@@ -252,7 +259,7 @@ def train_lora(cfg: LoraTrainConfig, progress: ProgressFn | None = None, should_
     def do_preview(at: int) -> None:
         path = run / PREVIEWS / f"step_{at:06d}.gif"
         path.parent.mkdir(parents=True, exist_ok=True)
-        verdict = preview(pipe, adapter, cfg, size, path)
+        verdict = preview(pipe, adapter, cfg, size, path, (info["noise_share"], info["noise_warp"]))
         rec = {"step": at, "preview": str(path.relative_to(run)), "motion": verdict["verdict"],
                "motion_matches": verdict["verdict"] == cfg.type if axis == "movement" else None}
         previews.append(rec)
@@ -272,7 +279,9 @@ def train_lora(cfg: LoraTrainConfig, progress: ProgressFn | None = None, should_
             batch = [examples[int(i)] for i in rng.integers(len(examples), size=cfg.batch_size)]
             x0 = latents.batch(batch)  # (B, C, T, h, w)
             gen = torch.Generator(device="cpu").manual_seed(int(cfg.seed) * 1_000_003 + step)
-            noise = torch.randn(x0.shape, generator=gen).to(device)
+            shifts = [warp_for((ex.labels.get("movement") or [None])[0], info["noise_warp"]) for ex in batch] \
+                if info["noise_warp"] else None
+            noise = mixed_noise(tuple(x0.shape), gen, info["noise_share"], shifts).to(device)   # share 0: randn
             t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(batch),), generator=gen).to(device)
             noisy = noise_sched.add_noise(x0, noise, t)
             texts = ["" if rng.random() < cfg.caption_dropout else dmod.example_text(ex, cfg.prompt, tax, rng, cfg.type)

@@ -54,3 +54,36 @@ def test_render_with_a_warped_start_follows_the_schedule_records_it_and_replays(
     again, f_again = render(RenderConfig.from_sidecar(tmp_path / "warp.json", out=str(tmp_path / "again.mp4")),
                             pipe=pipe, return_frames=True)
     assert np.array_equal(f_again, f_warped)
+
+
+def test_a_lora_learns_under_its_bases_start_noise(tiny_base, tmp_path):
+    """A base trained on shared, warped noise (its cinestudio_base.json says so): its LoRAs train
+    on the same kind of noise and record it; a base without it trains them exactly as before."""
+    import shutil
+
+    from cinestudio.cameradiff.train_lora import LoraTrainConfig, train_lora
+    from tests.cameraclip.clips import make_clips
+
+    clips = tmp_path / "clips"
+    make_clips(clips, per_move=2, seed=2, frames=8, size=32, moves=("pan_left", "pan_right"))
+    warped = tmp_path / "warped_base"
+    shutil.copytree(tiny_base, warped)
+    (warped / "cinestudio_base.json").write_text(json.dumps({"config": {"noise_share": 0.9, "noise_warp": 0.7}}))
+
+    def run(base, name):
+        out = tmp_path / name
+        train_lora(LoraTrainConfig(type="pan_left", data=str(clips), base=str(base), out=str(out), steps=3,
+                                   rank=2, frames=4, resolution=16, batch_size=2, preview_every=0,
+                                   log_every=1, device="cpu", threads=1))
+        info = json.loads((out / "config.json").read_text())
+        losses = [json.loads(line)["loss"] for line in (out / "metrics.jsonl").read_text().splitlines()
+                  if '"loss"' in line]
+        return info, losses
+
+    plain_info, plain = run(tiny_base, "plain")
+    again_info, again = run(tiny_base, "again")
+    warped_info, warp = run(warped, "warped")
+    assert (plain_info["noise_share"], plain_info["noise_warp"]) == (0.0, 0.0)
+    assert (warped_info["noise_share"], warped_info["noise_warp"]) == (0.9, 0.7)
+    assert plain == again and len(warp) == len(plain) == 3
+    assert warp != plain            # same seed, same batches: only the noise differs

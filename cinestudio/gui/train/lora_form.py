@@ -100,7 +100,6 @@ class LoraForm(JobForm):
         self.base.blockSignals(False)
         if not choices and not typed:
             self.base.setPlaceholderText("a pipeline folder or a hub id")
-            self.data_info.setToolTip(NO_BASE_HINT)
         self.changed()
 
     def set_base(self, value: str) -> None:

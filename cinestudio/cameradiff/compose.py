@@ -123,12 +123,10 @@ def noise_velocities(units: list, wins: np.ndarray, speed: float) -> list[tuple[
     """Per frame, the slide (latent px per frame) of the warped start noise: the sum over the
     scheduled LoRAs of their window there × their movement's slide at `speed` (`noise.warp_for`:
     pans and tilts; framing, angle and the moves without a direction add nothing)."""
-    out = []
-    for f in range(wins.shape[1] if len(units) else 0):
-        vx = sum(float(wins[i, f]) * warp_for(u.key, speed)[0] for i, u in enumerate(units))
-        vy = sum(float(wins[i, f]) * warp_for(u.key, speed)[1] for i, u in enumerate(units))
-        out.append((vx, vy))
-    return out
+    if not units:
+        return []
+    slides = np.array([warp_for(u.key, speed) for u in units], np.float64)   # (units, 2)
+    return [(float(vx), float(vy)) for vx, vy in np.asarray(wins, np.float64).T @ slides]
 
 
 def to_uint8(video) -> np.ndarray:

@@ -82,16 +82,8 @@ def iter_analysis_views(path: str | os.PathLike[str], main: tuple[int, str],
 
     decoded = _frames.decoded_frames(path, should_stop, frame_threads=False, fast=True,
                                      threads_from_pixels=THREADED_DECODE_PIXELS)
-    views = _frames.prefetched(decoded, depth, batch=8,
-                               shared=_frames.ViewScaler(main, extra, threads=1))
-
-    def each() -> Iterator[tuple[int, np.ndarray, dict[tuple[int, str], np.ndarray]]]:
-        try:
-            yield from views
-        finally:
-            views.close()   # stops the decoding thread and closes the file at once
-
-    return each()
+    # closing it stops the decoding thread and closes the file at once
+    return _frames.prefetched(decoded, depth, batch=8, shared=_frames.ViewScaler(main, extra, threads=1))
 
 
 def read_frames(path: str | os.PathLike[str], start: int = 0, end: int | None = None,

@@ -168,8 +168,14 @@ class LoraTypeRow:
     preview: Path | None        # the newest preview GIF of the run
 
 
+def lora_previews(run: Path | None) -> list[Path]:
+    """A LoRA run's preview GIFs, oldest first (their names carry the step)."""
+    folder = run / LORA_PREVIEWS if run is not None else None
+    return sorted(folder.glob("*.gif")) if folder is not None and folder.is_dir() else []
+
+
 def _newest_preview(run: Path | None) -> Path | None:
-    gifs = sorted((run / LORA_PREVIEWS).glob("*.gif")) if run is not None and (run / LORA_PREVIEWS).is_dir() else []
+    gifs = lora_previews(run)
     return gifs[-1] if gifs else None
 
 

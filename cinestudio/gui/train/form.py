@@ -44,17 +44,11 @@ class JobForm(QGroupBox):
         self.data.setObjectName(f"{prefix}-data")
         self.data.setMinimumContentsLength(24)
         self.data.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        browse_dir = QToolButton()
-        browse_dir.setText("Folder…")
-        browse_dir.clicked.connect(self._browse_folder)
-        browse_file = QToolButton()
-        browse_file.setText("Manifest…")
-        browse_file.clicked.connect(self._browse_file)
-        data_row = QHBoxLayout()
-        data_row.setContentsMargins(0, 0, 0, 0)
-        data_row.addWidget(self.data, 1)
-        data_row.addWidget(browse_dir)
-        data_row.addWidget(browse_file)
+        data_row = field_row(self.data, ("Folder…", self._browse_folder), ("Manifest…", self._browse_file))
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu", "cuda"])
+        self.device.setToolTip("auto: the GPU when there is one (one GPU job runs at a time), else the CPU")
+        self.device.currentIndexChanged.connect(self.changed)
 
         self.fields = QFormLayout()
         self.fields.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -87,19 +81,13 @@ class JobForm(QGroupBox):
         self.data.currentIndexChanged.connect(self.changed)
 
     # -- what a subclass says ------------------------------------------------------------------
+    # ``validate_task(store, config) -> {"config": checked, "data": data info}`` and
+    # ``submit_task(store, config, device) -> JobRecord``, both run in worker threads.
+    validate_task: Callable[..., dict[str, Any]]
+    submit_task: Callable[..., Any]
+
     def config(self) -> dict[str, Any]:
         raise NotImplementedError
-
-    def validate_task(self) -> Callable[..., dict[str, Any]]:
-        """``fn(store, config) -> {"config": checked, "data": data info}`` (worker thread)."""
-        raise NotImplementedError
-
-    def submit_task(self) -> Callable[..., Any]:
-        """``fn(store, config, device) -> JobRecord`` (worker thread)."""
-        raise NotImplementedError
-
-    def device_name(self) -> str:
-        return "auto"
 
     def wants_data(self, choice: backend.DataChoice) -> bool:
         return True
@@ -156,7 +144,7 @@ class JobForm(QGroupBox):
 
     def _validate_now(self) -> None:
         generation = self._generation
-        self.controller.run_read(self.validate_task(), self.config(),
+        self.controller.run_read(self.validate_task, self.config(),
                                  on_result=lambda r: self._validated(generation, r, None),
                                  on_error=lambda e: self._validated(generation, None, e), name="validate")
 
@@ -188,7 +176,8 @@ class JobForm(QGroupBox):
             self.start.setEnabled(True)
             self.submitted.emit(job)
 
-        self.controller.run_write(self.submit_task(), config, self.device_name(), on_result=queued, name="submit")
+        self.controller.run_write(self.submit_task, config, self.device.currentText(), on_result=queued,
+                                  name="submit")
 
 
 class TrainForm(JobForm):
@@ -213,12 +202,7 @@ class TrainForm(JobForm):
         self.batch = QSpinBox()
         self.batch.setRange(2, 4096)
         self.batch.setValue(DEFAULTS["batch_size"])
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(6)
-        self.lr.setRange(0.000001, 1.0)
-        self.lr.setSingleStep(0.0001)
-        self.lr.setValue(DEFAULTS["lr"])
-        self.device = device_box()
+        self.lr = lr_box(DEFAULTS["lr"])
         for label, widget in (("Model", self.model), ("Pooling", self.pooling), ("Epochs", self.epochs),
                               ("Batch size", self.batch), ("Learning rate", self.lr), ("Device", self.device)):
             self.fields.addRow(label, widget)
@@ -226,7 +210,6 @@ class TrainForm(JobForm):
         self.pooling.currentIndexChanged.connect(self.changed)
         for spin in (self.epochs, self.batch, self.lr):
             spin.valueChanged.connect(self.changed)
-        self.device.currentIndexChanged.connect(self.changed)
         self.reload_data()
 
     def config(self) -> dict[str, Any]:
@@ -234,23 +217,32 @@ class TrainForm(JobForm):
                 "pooling": self.pooling.currentData(), "epochs": self.epochs.value(),
                 "batch_size": self.batch.value(), "lr": round(self.lr.value(), 8), **self.extra}
 
-    def validate_task(self) -> Callable[..., dict[str, Any]]:
-        return backend.validate
-
-    def submit_task(self) -> Callable[..., Any]:
-        return backend.submit
-
-    def device_name(self) -> str:
-        return self.device.currentText()
+    validate_task = staticmethod(backend.validate)
+    submit_task = staticmethod(backend.submit)
 
     def describe(self, cfg: dict[str, Any], info: dict[str, Any]) -> str:
         return f"{cfg['epochs']} epochs, warm-up {cfg['warmup_steps']} steps"
 
 
-def device_box() -> QComboBox:
-    box = QComboBox()
-    box.addItems(["auto", "cpu", "cuda"])
-    box.setToolTip("auto: the GPU when there is one (one GPU job runs at a time), else the CPU")
+def field_row(widget: QWidget, *buttons: tuple[str, Callable[[], Any]]) -> QHBoxLayout:
+    """`widget` stretched, then a small button per ``(text, slot)`` (Folder…, Manifest…)."""
+    row = QHBoxLayout()
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(widget, 1)
+    for text, slot in buttons:
+        button = QToolButton()
+        button.setText(text)
+        button.clicked.connect(slot)
+        row.addWidget(button)
+    return row
+
+
+def lr_box(value: float) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setDecimals(6)
+    box.setRange(0.000001, 1.0)
+    box.setSingleStep(0.0001)
+    box.setValue(value)
     return box
 
 

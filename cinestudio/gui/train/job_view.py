@@ -14,7 +14,7 @@ from PySide6.QtGui import QDesktopServices, QImage, QMovie, QPixmap
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QScrollArea, QTabWidget,
                                QVBoxLayout, QWidget)
 
-from cinestudio.gui.train.backend import LORA_PREVIEWS
+from cinestudio.gui.train.backend import lora_previews
 from cinestudio.jobs.history import JobHistory
 from cinestudio.jobs.clip_train import KIND as CLIP_TRAIN
 from cinestudio.jobs.kinds import kind_title
@@ -66,7 +66,7 @@ def load_results(run_dir: Path) -> dict[str, Any]:
             image = QImage(str(path))
             if not image.isNull():
                 out["images"][name] = image
-    previews = sorted((run_dir / LORA_PREVIEWS).glob("*.gif")) if (run_dir / LORA_PREVIEWS).is_dir() else []
+    previews = lora_previews(run_dir)
     if previews:   # a LoRA run: its samples from a fixed seed, and what the flow estimator read in each
         out["previews"] = [str(p) for p in previews]
         out["preview_verdicts"] = _preview_records(run_dir / "metrics.jsonl")

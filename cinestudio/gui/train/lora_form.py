@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QPushButton, QSpinBox,
-                               QToolButton, QWidget)
+from PySide6.QtWidgets import QComboBox, QFileDialog, QPushButton, QSpinBox, QWidget
 
 from cinestudio.gui.train import backend
 from cinestudio.gui.train.controller import JobsController
-from cinestudio.gui.train.form import JobForm, device_box
+from cinestudio.gui.train.form import JobForm, field_row, lr_box
 from cinestudio.jobs.clip_train import WORKSPACE_PREFIX
 from cinestudio.taxonomy import AXES, load_taxonomy
 
@@ -42,28 +40,17 @@ class LoraForm(JobForm):
         self.base.setObjectName("lora-base")
         self.base.setEditable(True)
         self.base.setToolTip("The text-to-video pipeline the LoRA adapts: a diffusers folder or a hub id")
-        browse = QToolButton()
-        browse.setText("Folder…")
-        browse.clicked.connect(self._browse_base)
-        base_row = QHBoxLayout()
-        base_row.setContentsMargins(0, 0, 0, 0)
-        base_row.addWidget(self.base, 1)
-        base_row.addWidget(browse)
+        base_row = field_row(self.base, ("Folder…", self._browse_base))
         self.rank = QSpinBox()
         self.rank.setRange(1, 256)
         self.rank.setValue(DEFAULT_RANK)
         self.steps = QSpinBox()
         self.steps.setRange(1, 1_000_000)
         self.steps.setValue(DEFAULT_STEPS)
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(6)
-        self.lr.setRange(0.000001, 1.0)
-        self.lr.setSingleStep(0.0001)
-        self.lr.setValue(DEFAULT_LR)
+        self.lr = lr_box(DEFAULT_LR)
         self.frames = QSpinBox()
         self.frames.setRange(2, 64)
         self.frames.setValue(DEFAULT_FRAMES)
-        self.device = device_box()
         self.fields.insertRow(0, "Type", self.type)
         for label, widget in (("Base", base_row), ("Rank", self.rank), ("Steps", self.steps),
                               ("Learning rate", self.lr), ("Frames", self.frames), ("Device", self.device)):
@@ -78,7 +65,6 @@ class LoraForm(JobForm):
         self.base.currentTextChanged.connect(self.changed)
         for spin in (self.rank, self.steps, self.lr, self.frames):
             spin.valueChanged.connect(self.changed)
-        self.device.currentIndexChanged.connect(self.changed)
         self.reload_data()
         self.reload_bases()
 
@@ -122,14 +108,8 @@ class LoraForm(JobForm):
                 "rank": self.rank.value(), "steps": self.steps.value(), "lr": round(self.lr.value(), 8),
                 "frames": self.frames.value(), **self.extra}
 
-    def validate_task(self) -> Callable[..., dict[str, Any]]:
-        return backend.validate_lora
-
-    def submit_task(self) -> Callable[..., Any]:
-        return backend.submit_lora
-
-    def device_name(self) -> str:
-        return self.device.currentText()
+    validate_task = staticmethod(backend.validate_lora)
+    submit_task = staticmethod(backend.submit_lora)
 
     def describe(self, cfg: dict[str, Any], info: dict[str, Any]) -> str:
         return f"{cfg['type']}: {cfg['steps']} steps, rank {cfg['rank']}, on {cfg['base']}"
@@ -155,5 +135,5 @@ class LoraForm(JobForm):
                                  + " — the data has no clip of these" if skipped else "")
             self.queuedMany.emit(jobs)
 
-        self.controller.run_write(backend.submit_every_type, config, self.device_name(), on_result=queued,
+        self.controller.run_write(backend.submit_every_type, config, self.device.currentText(), on_result=queued,
                                   name="submit-all")

@@ -420,6 +420,20 @@ class PathContext:
     fps: float = 8.0
 
 
+#: Per scaling move, the range of (ratio - 1): a dolly's is the subject's growth, a zoom's the whole
+#: picture's. A dolly's background grows less than its subject, so with one range a zoom was always
+#: the faster picture (whole-frame log-scale over 8 sampled frames: zooms ≥ 0.22, dollies 0.04–0.39)
+#: and speed alone told them apart — a slow real zoom then read as a dolly. Zooms reach lower, so
+#: only parallax tells them apart.
+SCALE_RATIO_RANGE = {"zoom": (0.1, 0.6), "dolly": (0.25, 0.6)}
+
+
+def scale_ratio(rng: np.random.Generator, kind: str, strength: float = 1.0) -> float:
+    """Draw the ratio of a zoom or dolly (`kind` like ``zoom_in``)."""
+    lo, hi = SCALE_RATIO_RANGE[kind.split("_")[0]]
+    return 1.0 + float(rng.uniform(lo, hi)) * strength
+
+
 @dataclass
 class MoveParams:
     """The sampled parameters of one movement (recorded in labels)."""
@@ -459,7 +473,7 @@ def sample_move(rng: np.random.Generator, kind: str, cam: Camera, ctx: PathConte
     if kind in ("roll_clockwise", "roll_anticlockwise"):
         return MoveParams(kind, float(rng.uniform(10.0, 22.0)) * strength, easing)
     if kind in ("zoom_in", "zoom_out", "dolly_in", "dolly_out"):
-        return MoveParams(kind, 1.0 + float(rng.uniform(0.25, 0.6)) * strength, easing)
+        return MoveParams(kind, scale_ratio(rng, kind, strength), easing)
     if kind in ("truck_left", "truck_right"):
         return MoveParams(kind, k * vis_w, easing)
     if kind in ("pedestal_up", "pedestal_down"):

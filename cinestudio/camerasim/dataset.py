@@ -2,7 +2,10 @@
 
 `plan_dataset` lays out the clips: for every axis of the scheme and every class on it, `per_class`
 clips have that class as their *target*; the other two axes of each clip take the class used least
-so far (ties drawn at random), so they are balanced too. Every clip has its own seed.
+so far (ties drawn at random), so they are balanced too — except that no clip is an extreme
+close-up zoom or dolly, which no picture can tell apart (`_INDISTINCT`). Every clip has its own
+seed, and 40 % of clips a slight hand-held wobble on top of their move (`SHAKE_SHARE`), as real
+footage has, unless the scheme has a ``handheld`` class of its own.
 
 `simulate_dataset` renders and encodes them (``clips/NNNNNN_framing_angle_movement.mp4``) and
 writes ``labels.jsonl``: one JSON object per clip with ``file`` (relative), ``framing``,
@@ -39,6 +42,22 @@ PARTIAL = "labels.partial.jsonl"
 MANIFEST = "simulate.json"
 SUPPORTED = {"framing": set(FRAMING_VISIBLE_HEIGHT), "angle": set(ANGLE_SPECS), "movement": set(KNOWN_MOVES)}
 
+#: (framing, movement) pairs the data set never combines: in an extreme close-up the face fills the
+#: frame, one flat layer, so a dolly there shows no parallax and is pixel for pixel a zoom (parallax
+#: AUC dolly vs zoom 0.49-0.57 at 64 px); a label telling them apart would be one no picture
+#: supports. (`render_shot` still renders them.)
+_INDISTINCT = {("extreme_close_up", m) for m in ("zoom_in", "zoom_out", "dolly_in", "dolly_out")}
+
+#: Share of clips filmed "hand-held", and the wobble's range (the `handheld` move's units: 0.15-0.5
+#: is 0.3-1 % of the frame width, a steady hand; the handheld class itself is 0.6-1.6). Without it
+#: every simulated move was tripod-smooth, and shaky real footage read as tracking.
+SHAKE_SHARE = 0.4
+SHAKE_RANGE = (0.15, 0.5)
+
+
+def _compatible(values: dict[str, str]) -> bool:
+    return (values.get("framing"), values.get("movement")) not in _INDISTINCT
+
 
 @dataclass(frozen=True)
 class ClipPlan:
@@ -48,6 +67,7 @@ class ClipPlan:
     angle: str
     movement: str
     seed: int
+    shake: float = 0.0
 
     @property
     def file(self) -> str:
@@ -70,6 +90,8 @@ def plan_dataset(per_class: int, seed: int, scheme: str = "cinematic2k") -> list
         raise UserInputError(str(per_class), "--per-class must be at least 1")
     keys = _scheme_keys(scheme)
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0xDA7A])
+    shake_rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x5A4E])
+    shaky = "handheld" not in keys["movement"]
     counts = {axis: Counter({k: 0 for k in keys[axis]}) for axis in AXES}
     rows = []
     for axis in AXES:
@@ -84,13 +106,15 @@ def plan_dataset(per_class: int, seed: int, scheme: str = "cinematic2k") -> list
         for axis in AXES:
             if axis == target_axis:
                 continue
-            least = min(counts[axis].values())
-            choices = [k for k in keys[axis] if counts[axis][k] == least]
+            allowed = [k for k in keys[axis] if _compatible({**values, axis: k})]
+            least = min(counts[axis][k] for k in allowed)
+            choices = [k for k in allowed if counts[axis][k] == least]
             values[axis] = choices[int(rng.integers(len(choices)))]
         for axis in AXES:
             counts[axis][values[axis]] += 1
+        shake = float(shake_rng.uniform(*SHAKE_RANGE)) if shake_rng.random() < SHAKE_SHARE else 0.0
         plans.append(ClipPlan(index, target_axis, values["framing"], values["angle"], values["movement"],
-                              int(rng.integers(0, 2**31 - 1))))
+                              int(rng.integers(0, 2**31 - 1)), shake if shaky else 0.0))
     return plans
 
 
@@ -101,7 +125,8 @@ def render_clip(plan: ClipPlan, frames: int, size: int, fps: float, tries: int =
     spec = None
     for k in range(tries):
         seed = plan.seed if k == 0 else (plan.seed + 7919 * k) % (2**31 - 1)
-        spec = ShotSpec(plan.framing, plan.angle, [plan.movement], frames=frames, size=size, fps=fps, seed=seed)
+        spec = ShotSpec(plan.framing, plan.angle, [plan.movement], frames=frames, size=size, fps=fps, seed=seed,
+                        shake=plan.shake)
         if plan_shot(spec, shot_rng(seed)).in_class:
             break
     return render_shot(spec)
@@ -143,6 +168,7 @@ def clip_record(plan: ClipPlan, shot, scheme: str, fps: float) -> dict:
         "visible_height_m": [p["start"]["visible_height"], p["end"]["visible_height"]],
         "subject": p["subject"],
         "moves": p["moves"],
+        "shake": p.get("shake", 0.0),
         "rack_focus": p.get("rack_focus"),
         "scene": p["scene"],
         "trajectory": traj,

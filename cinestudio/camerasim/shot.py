@@ -20,8 +20,8 @@ import numpy as np
 from cinestudio.camerasim import scene as sc
 from cinestudio.camerasim import textures as tx
 from cinestudio.camerasim.camera import (ADULT_HEIGHT_M, ANGLE_SPECS, FRAMING_VISIBLE_HEIGHT, KNOWN_MOVES, Camera,
-                                         CameraPath, MoveParams, PathContext, angle_ok, camera_path,
-                                         frame_subject, sample_move)
+                                         CameraPath, MoveParams, PathContext, angle_ok, apply_move,
+                                         camera_path, frame_subject, sample_move, scale_ratio)
 from cinestudio.camerasim.figures import random_style
 from cinestudio.camerasim.render import Renderer
 from cinestudio.errors import UnknownClassError, UserInputError
@@ -56,6 +56,9 @@ class ShotSpec:
     time_of_day: str | None = None
     strict: bool = True  # resample until every frame stays inside its framing and angle classes
     want_masks: bool = False  # also return the subject's coverage per frame
+    # handheld wobble on top of every frame (0: none), in the `handheld` move's units: a nuisance
+    # that real footage has whatever its move, not a move of its own
+    shake: float = 0.0
 
     @property
     def width(self) -> int:
@@ -158,7 +161,7 @@ def plan_shot(spec: ShotSpec, rng: np.random.Generator) -> ShotPlan:
             cap = (hi / lo) ** (1.0 / len(scaling)) * 0.97
             for i, m in enumerate(moves):
                 if m in ("zoom_in", "zoom_out", "dolly_in", "dolly_out"):
-                    r = min(1.0 + float(rng.uniform(0.25, 0.6)) * strength, cap)
+                    r = min(scale_ratio(rng, m, strength), cap)
                     ratios[i] = max(r, 1.05)
             net_in = 1.0
             min_v, max_v = 1.0, 1.0
@@ -229,6 +232,8 @@ def plan_shot(spec: ShotSpec, rng: np.random.Generator) -> ShotPlan:
             break
     start, mvs, ctx, delay, framed, rack, in_class, attempts = last
     path = camera_path(start, mvs, spec.frames, ctx, delay)
+    if spec.shake > 0:
+        _add_shake(path, spec, ctx)
     for i, cam in enumerate(path.cameras):  # whatever happened, stay above the ground
         if cam.height < 0.05:
             path.cameras[i] = cam.moved((0.0, 0.05 - cam.height, 0.0))
@@ -241,6 +246,19 @@ def plan_shot(spec: ShotSpec, rng: np.random.Generator) -> ShotPlan:
                     rack, "outdoor", walk_dir, framed.composition, in_class, attempts + 1)
     plan.environment = _choose_environment(rng, spec, plan)
     return plan
+
+
+def _add_shake(path: CameraPath, spec: ShotSpec, ctx: PathContext) -> None:
+    """Wobble every camera of `path` like a hand-held one (`spec.shake`), from its own seed so a
+    shot's other draws stay as they were."""
+    srng = np.random.default_rng([spec.seed, 0x5A4E])
+    wobble = MoveParams("handheld", float(spec.shake), "linear",
+                        {"phases": srng.uniform(0, 2 * math.pi, size=12).tolist(),
+                         "freqs": srng.uniform(0.5, 2.5, size=12).tolist(),
+                         "duration": spec.frames / spec.fps})
+    n = len(path.cameras)
+    for i, cam in enumerate(path.cameras):
+        path.cameras[i], _ = apply_move(cam, wobble, i / max(n - 1, 1), ctx)
 
 
 def _plan_rack(rng, cam: Camera, subject_depth: float, composition, W: int, H: int, has_subject: bool) -> dict:
@@ -779,6 +797,8 @@ def _summary(plan: ShotPlan, scene: sc.Scene, per_frame: list) -> dict:
         "scene": scene.description,
         "in_class": bool(plan.in_class),
     }
+    if plan.spec.shake > 0:
+        out["shake"] = round(float(plan.spec.shake), 4)
     if plan.rack is not None:
         out["rack_focus"] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in plan.rack.items()}
     return out

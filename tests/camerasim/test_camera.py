@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from cinestudio.camerasim.camera import (ANGLE_SPECS, FRAMING_VISIBLE_HEIGHT, Camera, MoveParams, PathContext,
-                                         angle_ok, apply_move, frame_subject, rotation_c2w, ypr_from_c2w)
+                                         angle_ok, apply_move, frame_subject, rotation_c2w, scale_ratio,
+                                         ypr_from_c2w)
 from cinestudio.camerasim.shot import ShotSpec, plan_shot
 from cinestudio.taxonomy import load_taxonomy
 
@@ -103,3 +104,35 @@ def test_every_frame_of_a_planned_path_stays_in_class():
             lo, hi = FRAMING_VISIBLE_HEIGHT[framing]
             s = plan.subject_height / 1.75
             assert lo * s * 0.99 <= v <= hi * s * 1.01, (move, framing, v)
+
+
+def test_zoom_speed_does_not_tell_a_zoom_from_a_dolly():
+    """A dolly's background grows less than its subject, so zooms drawn like dollies were always
+    the faster picture; zooms now also come slower than any dolly."""
+    rng = np.random.default_rng(0)
+    zooms = [scale_ratio(rng, "zoom_in") for _ in range(400)]
+    dollies = [scale_ratio(rng, "dolly_in") for _ in range(400)]
+    assert min(zooms) < 1.15 < 1.25 <= min(dollies)
+    assert max(zooms) > 1.55 and max(dollies) > 1.55
+    plan = plan_shot(ShotSpec("medium_shot", "eye_level", ["zoom_out"], frames=5, size=64, seed=4),
+                     np.random.default_rng(4))
+    assert plan.path.moves[0].amount >= 1.05
+
+
+@pytest.mark.parametrize("move", ["static", "zoom_in"])
+def test_shake_wobbles_every_frame_and_keeps_the_move(move):
+    def path(shake):
+        spec = ShotSpec("medium_shot", "eye_level", [move], frames=16, size=64, seed=11, shake=shake)
+        return plan_shot(spec, np.random.default_rng(11)).path.cameras
+
+    steady, shaky = path(0.0), path(0.4)
+    yaw = lambda cams: np.array([c.yaw for c in cams])  # noqa: E731
+    pitch = lambda cams: np.array([c.pitch for c in cams])  # noqa: E731
+    assert np.ptp(yaw(steady)) < 1e-6 and np.ptp(pitch(steady)) < 1e-6
+    wobble = np.hypot(yaw(shaky) - yaw(steady), pitch(shaky) - pitch(steady))
+    hfov = steady[0].fov(64, 64)[0]
+    assert 0.001 * hfov < wobble.max() < 0.03 * hfov  # a steady hand: well under the handheld class
+    assert (wobble[1:] > 0).all()
+    # the move itself is untouched: same focal lengths, positions within the wobble's centimetre
+    assert [c.focal_mm for c in shaky] == [c.focal_mm for c in steady]
+    assert max(np.linalg.norm(np.subtract(a.position, b.position)) for a, b in zip(shaky, steady)) < 0.02

@@ -44,6 +44,31 @@ def test_plan_makes_every_class_a_target_per_class_times(scheme, per_class):
     assert plan_dataset(per_class, 6, scheme) != plans
 
 
+def test_plan_never_makes_an_extreme_close_up_zoom_or_dolly():
+    """In an extreme close-up the face fills the frame: a dolly there is pixel for pixel a zoom,
+    so the data set does not ask for that distinction; the framing itself stays, balanced."""
+    plans = plan_dataset(20, seed=3)
+    scaling = ("zoom_in", "zoom_out", "dolly_in", "dolly_out")
+    assert not [p for p in plans if p.framing == "extreme_close_up" and p.movement in scaling]
+    for axis in ("framing", "movement"):  # still balanced, to within a clip or two
+        counts = Counter(getattr(p, axis) for p in plans)
+        assert max(counts.values()) - min(counts.values()) <= 2, counts
+    # the close-ups that would have been extreme go to the other framings
+    assert {p.framing for p in plans if p.movement in scaling} == {"extreme_long_shot", "long_shot", "medium_shot",
+                                                                     "close_up"}
+
+
+def test_plan_films_some_clips_hand_held_unless_the_scheme_has_a_handheld_class():
+    plans = plan_dataset(20, seed=3)
+    shaky = [p for p in plans if p.shake > 0]
+    assert 0.3 < len(shaky) / len(plans) < 0.5
+    assert all(0.15 <= p.shake <= 0.5 for p in shaky)
+    # every movement gets its share, static included (a hand-held static shot is still static)
+    assert {p.movement for p in shaky} == {p.movement for p in plans}
+    # where "handheld" is a class, a wobble would blur it with "static": none
+    assert all(p.shake == 0 for p in plan_dataset(1, seed=3, scheme="extended"))
+
+
 def test_plan_rejects_bad_input():
     with pytest.raises(UserInputError):
         plan_dataset(0, 1)

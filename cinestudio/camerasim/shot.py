@@ -139,7 +139,9 @@ def plan_shot(spec: ShotSpec, rng: np.random.Generator) -> ShotPlan:
     validate_spec(spec)
     W, H = spec.width, spec.height
     moves = [m for m in spec.movements] or ["static"]
-    has_subject = spec.subject if spec.subject is not None else (spec.framing != "extreme_long_shot" or rng.random() < 0.75)
+    # a tracking shot follows someone: without a subject it would be a truck, labelled tracking
+    has_subject = spec.subject if spec.subject is not None else (
+        spec.framing != "extreme_long_shot" or "tracking" in moves or rng.random() < 0.75)
     subject_height = float(rng.uniform(1.55, 1.95))
     duration = spec.frames / spec.fps
     strength = spec.strength

@@ -136,3 +136,14 @@ def test_shake_wobbles_every_frame_and_keeps_the_move(move):
     # the move itself is untouched: same focal lengths, positions within the wobble's centimetre
     assert [c.focal_mm for c in shaky] == [c.focal_mm for c in steady]
     assert max(np.linalg.norm(np.subtract(a.position, b.position)) for a, b in zip(shaky, steady)) < 0.02
+
+
+def test_an_extreme_long_tracking_shot_always_has_someone_to_follow():
+    """A quarter of extreme long shots show no one; a tracking shot without a subject would be a
+    truck labelled tracking."""
+    def subjects(move):
+        return [plan_shot(ShotSpec("extreme_long_shot", "eye_level", [move], frames=3, size=32, seed=s),
+                          np.random.default_rng(s)).subject for s in range(40)]
+
+    assert all(subjects("tracking"))
+    assert not all(subjects("static"))  # other moves still sometimes show an empty landscape

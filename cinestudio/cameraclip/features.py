@@ -38,7 +38,7 @@ GRID_DIM = 3 * GRID * GRID + 5  # per cell dx, dy, scale (minus the global fit);
 V1_RAW_DIM = GLOBAL_DIM + LOCAL_DIM
 GRID_FIT = V1_RAW_DIM + 3 * GRID * GRID  # raw column of grid_motion's fit (dx, dy, scale, ...)
 RAW_DIM = V1_RAW_DIM + GRID_DIM
-MOTION_VERSION = 2  # what new models use (see the module docstring)
+MOTION_VERSION = 3  # what new models use (see the module docstring)
 _LOG_TAU = np.array([0.002] * 4 + [0.05] + [0.002] * 4 + [0.01, 0.01] + [0.002] * GRID_DIM, dtype=np.float32)
 _LINEAR = np.array([10.0] * 4 + [1.0] + [10.0] * 4 + [3.0, 3.0] + [20.0] * GRID_DIM, dtype=np.float32)
 

@@ -122,6 +122,7 @@ class CurvePanel(pg.GraphicsLayoutWidget):
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._draw_pending)
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self._labels: dict[str, str] = {}              # curve name -> its legend label
         self.raw_loss = self.loss_plot.plot([], [], pen=pg.mkPen("#bbbbbb", width=1), name="loss (raw)")
         self.curves["loss"] = self.loss_plot.plot([], [], pen=pg.mkPen(LOSS_COLOR, width=2), name="loss (smoothed)")
         for axis in AXES:
@@ -130,6 +131,7 @@ class CurvePanel(pg.GraphicsLayoutWidget):
             self.curves[f"val_r1.{axis}"] = self.r1_plot.plot(
                 [], [], pen=pg.mkPen(AXIS_COLORS[axis], width=2), symbol="o", symbolSize=5,
                 symbolBrush=AXIS_COLORS[axis], name=axis)
+            self._labels[f"loss_{axis}"] = self._labels[f"val_r1.{axis}"] = axis
 
     def show_history(self, history: JobHistory | None) -> None:
         """Draw `history`'s curves: at once for another job, else at most once a second (a plot
@@ -158,8 +160,27 @@ class CurvePanel(pg.GraphicsLayoutWidget):
         for name, curve in self.curves.items():
             xs, ys = history.series.get(name, ([], [])) if history is not None else ([], [])
             curve.setData(list(xs), smooth(ys) if name.startswith("loss") else list(ys))
+            if name in self._labels:
+                # a LoRA job reports one loss and no R@1: no legend for curves it never draws
+                self._show_in_legend(curve, self._labels[name], bool(xs) or history is None)
         xs, ys = history.series.get("loss", ([], [])) if history is not None else ([], [])
         self.raw_loss.setData(list(xs), list(ys))
+        reports_r1 = history is None or any(history.series.get(f"val_r1.{a}") for a in AXES)
+        self.r1_plot.setTitle("Validation R@1" if reports_r1 else "Validation R@1: not reported by this job")
+
+    @staticmethod
+    def _show_in_legend(curve: pg.PlotDataItem, label: str, shown: bool) -> None:
+        legend = curve.getViewBox().parentItem().legend
+        listed = any(sample.item is curve for sample, _ in legend.items)
+        if shown and not listed:
+            legend.addItem(curve, label)
+        elif not shown and listed:
+            legend.removeItem(curve)
+
+    def legend_labels(self, plot: str) -> list[str]:
+        """The labels listed in the legend of the ``loss`` or ``r1`` plot."""
+        legend = (self.loss_plot if plot == "loss" else self.r1_plot).legend
+        return [label.text for _, label in legend.items]
 
     def points(self, name: str) -> int:
         xs, _ = self.curves[name].getData()

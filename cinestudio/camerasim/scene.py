@@ -878,6 +878,23 @@ def ground_overlay(rng: Rng, groups: list, centre: np.ndarray, extent: float, px
 # ---------------------------------------------------------------------------------------------
 # Post
 
+#: Share of daylight clips without sensor noise. Real footage reaches the model downscaled from
+#: far larger frames, which averages its noise away, so a clean picture is the common case; noisy
+#: ones keep the model robust. (Noise inflates the flow's parallax measure: with every clip noisy,
+#: a zoom measured like a clean real dolly, and clean real dolly-outs were called zoom-outs.)
+CLEAN_SHARE = 0.5
+
+
+def _sensor_noise(u: float, time_of_day: str) -> float:
+    """Noise sigma (0-1 scale) from one uniform draw `u`: none for `CLEAN_SHARE` of daylight clips,
+    else 0.002-0.025 (twice that at night, always noisy)."""
+    if time_of_day == "night":
+        return (0.002 + 0.023 * u) * 2.0
+    if u < CLEAN_SHARE:
+        return 0.0
+    return 0.002 + 0.023 * (u - CLEAN_SHARE) / (1.0 - CLEAN_SHARE)
+
+
 def make_post_fx(rng: Rng, time_of_day: str) -> PostFX:
     exposure = float(rng.uniform(0.85, 1.2))
     if time_of_day == "night":
@@ -891,6 +908,6 @@ def make_post_fx(rng: Rng, time_of_day: str) -> PostFX:
         tint=tuple(float(v) for v in (1 + rng.uniform(-0.06, 0.06, 3))),
         gamma=float(rng.uniform(0.85, 1.15)),
         vignette=float(rng.uniform(0.0, 0.45)) if rng.random() < 0.7 else 0.0,
-        noise=float(rng.uniform(0.002, 0.025)) * (2.0 if time_of_day == "night" else 1.0),
+        noise=_sensor_noise(float(rng.random()), time_of_day),
         softness=float(rng.uniform(0.3, 0.8)) if rng.random() < 0.3 else 0.0,
     )

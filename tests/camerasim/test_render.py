@@ -191,3 +191,15 @@ def test_hard_combinations_render_without_numeric_trouble():
                 shot = render_shot(ShotSpec(f, a, [m], frames=5, size=48, seed=i, environment=env))
                 assert shot.frames.shape == (5, 48, 48, 3)
                 assert min(c["position"][1] for c in shot.camera) >= 0.05
+
+
+def test_half_of_daylight_clips_are_clean_night_ones_always_noisy():
+    """Real footage reaches the model downscaled, its noise averaged away: clean is the common case."""
+    from cinestudio.camerasim.scene import make_post_fx
+
+    rng = np.random.default_rng(0)
+    day = np.array([make_post_fx(rng, "day").noise for _ in range(400)])
+    night = np.array([make_post_fx(rng, "night").noise for _ in range(100)])
+    assert 0.4 < (day == 0).mean() < 0.6
+    assert day[day > 0].min() >= 0.002 and day.max() <= 0.025
+    assert (night >= 0.004).all()

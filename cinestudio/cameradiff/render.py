@@ -155,14 +155,13 @@ def build_options(cfg: RenderConfig):
 def with_base_noise(cfg: RenderConfig) -> RenderConfig:
     """`cfg` with the start-noise options it leaves open (None) set as the base was trained
     (`train-base --noise-share/--noise-warp`; 0 for other bases), so the sidecar records them."""
-    from cinestudio.cameradiff.train_base import base_config
+    from cinestudio.cameradiff.train_base import base_config, trained_noise
 
     if cfg.noise_share is not None and cfg.noise_warp is not None:
         return cfg
-    trained = base_config(cfg.base)
-    return replace(cfg, noise_share=float(trained.get("noise_share") or 0.0) if cfg.noise_share is None
-                   else cfg.noise_share,
-                   noise_warp=float(trained.get("noise_warp") or 0.0) if cfg.noise_warp is None else cfg.noise_warp)
+    share, warp = trained_noise(base_config(cfg.base))
+    return replace(cfg, noise_share=share if cfg.noise_share is None else cfg.noise_share,
+                   noise_warp=warp if cfg.noise_warp is None else cfg.noise_warp)
 
 
 def render(cfg: RenderConfig, progress: ProgressFn | None = None, should_stop: StopFn | None = None, *,

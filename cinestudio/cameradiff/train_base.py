@@ -224,6 +224,12 @@ def base_config(base: str | Path) -> dict[str, Any]:
         return {}
 
 
+def trained_noise(trained: dict[str, Any]) -> tuple[float, float]:
+    """The start noise's (share, warp) of a `base_config` (``--noise-share/--noise-warp``; 0 when
+    the base does not record them)."""
+    return float(trained.get("noise_share") or 0.0), float(trained.get("noise_warp") or 0.0)
+
+
 def render_sample(pipe, prompt: str, *, steps: int, frames: int, size: int, seed: int, guidance: float,
                   noise_share: float = 0.0, warp: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """One sample ``(F, H, W, 3)`` uint8. With ``noise_share`` 0 it is `compose` (the render path); else

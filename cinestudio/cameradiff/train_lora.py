@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from cinestudio.cameradiff.noise import mixed_noise, warp_for
-from cinestudio.cameradiff.train_base import base_config
+from cinestudio.cameradiff.train_base import base_config, trained_noise
 from cinestudio.errors import UserInputError
 from cinestudio.fsutil import has_content, write_json_atomic
 from cinestudio.progress import Cancelled, ProgressFn, StopFn, check_stop
@@ -155,10 +155,10 @@ def preview(pipe, adapter: str, cfg: LoraTrainConfig, size: int, path: Path,
     return motion_verdict(out.frames)
 
 
-def base_crop(base: str) -> float:
-    """The centre crop a `train-base` base was trained with (1.0 for any other base)."""
+def base_crop(trained: dict[str, Any]) -> float:
+    """The centre crop of a `base_config` (1.0 for a base that is not a `train-base` one)."""
     try:
-        return float(base_config(base).get("crop", 1.0))
+        return float(trained.get("crop", 1.0))
     except (TypeError, ValueError):
         return 1.0
 
@@ -221,15 +221,15 @@ def train_lora(cfg: LoraTrainConfig, progress: ProgressFn | None = None, should_
 
     lora_file = f"{cfg.type}.safetensors"
     trained = base_config(cfg.base)
+    noise_share, noise_warp = trained_noise(trained)
     info = {"kind": KIND, "format": 1, "config": asdict(cfg), "axis": axis, "target": target,
             "lora_file": lora_file, "status": "running", "base_info": describe_pipeline(pipe),
             "clips": len(items), "examples": len(examples), "variants": dmod.variant_counts(examples),
             "target_modules": len(targeted), "trainable_parameters": int(sum(p.numel() for p in params.values())),
-            "resolution": size, "crop": base_crop(cfg.base) if cfg.crop is None else cfg.crop,
+            "resolution": size, "crop": base_crop(trained) if cfg.crop is None else cfg.crop,
             # the noise the base was trained on (train-base --noise-share/--noise-warp): the LoRA
             # learns under the same, and its previews start from it, as `diff render` does
-            "noise_share": float(trained.get("noise_share") or 0.0),
-            "noise_warp": float(trained.get("noise_warp") or 0.0)}
+            "noise_share": noise_share, "noise_warp": noise_warp}
     write_json_atomic(cfg_path, info)
 
     frames = dmod.ExampleFrames(run / "cache", cfg.frames, size, info["crop"])

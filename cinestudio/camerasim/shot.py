@@ -747,6 +747,44 @@ def render_shot(spec: ShotSpec) -> RenderedShot:
     return RenderedShot(frames, per_frame, spec, params, masks)
 
 
+#: Moves whose picture only parallax tells apart (TAXONOMY.md): a zoom and a dolly that frame the
+#: subject alike.
+SCALE_MOVES = ("zoom_in", "zoom_out", "dolly_in", "dolly_out")
+
+
+def zoom_dolly_stand_ins(plan: ShotPlan) -> tuple[Camera, Camera]:
+    """The last camera of a zoom and of a dolly that both frame the subject as `plan` ends: the
+    zoom from the first camera's position with a longer or shorter lens, the dolly with the first
+    camera's lens moved along the last camera's axis; both look the same way, all in focus."""
+    cams = plan.path.cameras
+    first, last = cams[0], cams[-1]
+    target = plan.target + plan.path.subject_offsets[len(cams) - 1]
+    depth = max(last.depth_of(target), 1e-3)
+    zoom = last.replace(position=first.position)
+    zoom_depth = max(zoom.depth_of(target), 1e-3)
+    zoom = zoom.replace(focal_mm=last.focal_mm * zoom_depth / depth, focus_m=zoom_depth, f_number=64.0)
+    dolly_depth = depth * first.focal_mm / last.focal_mm
+    moved = np.asarray(last.position, float) + last.rotation()[2] * (depth - dolly_depth)
+    dolly = last.replace(position=tuple(float(v) for v in moved), focal_mm=first.focal_mm, focus_m=dolly_depth,
+                         f_number=64.0)
+    return zoom, dolly
+
+
+def zoom_dolly_contrast(spec: ShotSpec, plan: ShotPlan, scene: sc.Scene) -> float:
+    """How differently the shot's last frame looks made by a zoom and by a dolly
+    (`zoom_dolly_stand_ins`): mean absolute difference in grey levels (0-255), without grain.
+
+    Where nothing in view lies at another depth than the subject (a face filling the frame, a
+    flat floor seen from above, a blank sky behind) the two are the same picture, and a label
+    that tells them apart is one no picture supports."""
+    i = len(plan.path.cameras) - 1
+    offset = plan.path.subject_offsets[i]
+    r = renderer_for(spec.width, spec.height)
+    zoom, dolly = (r.render(scene, cam, i, i / spec.fps, offset)[0].astype(np.float32)
+                   for cam in zoom_dolly_stand_ins(plan))
+    return float(np.abs(zoom - dolly).mean())
+
+
 def _blur_streaks(plan: ShotPlan, W: int, H: int, shutter: float) -> list:
     """Per frame, a line kernel for the motion blur of the framed point's image motion (pans,
     tilts, handheld shake; zooms and dollies leave the centre still and get none)."""

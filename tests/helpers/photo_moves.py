@@ -163,8 +163,10 @@ def _near_layer(bg: np.ndarray, near: np.ndarray, t: int, tt: float, move: str, 
     ch = cw * 0.75
     # The cut-out sits left of centre, so a dolly both grows it and pushes it outward.
     ox, oy = -0.12 * w, 0.05 * h
-    cx = w / 2 + ox * grow + jit[0] * 3
-    cy = h / 2 + oy * grow + jit[1] * 3
+    # A shaking camera moves all content the same way, near content more (3x the background).
+    # The background's window shifts by +jit, so its content moves by -jit: so does the cut-out.
+    cx = w / 2 + ox * grow - jit[0] * 3
+    cy = h / 2 + oy * grow - jit[1] * 3
     if move == "truck_left":
         cx += 3.0 * v_out * tt   # camera moves left: near content moves right, fast
     elif move == "truck_right":

@@ -770,6 +770,18 @@ def zoom_dolly_stand_ins(plan: ShotPlan) -> tuple[Camera, Camera]:
     return zoom, dolly
 
 
+def move_contrast(spec: ShotSpec, plan: ShotPlan, scene: sc.Scene) -> float:
+    """How much the shot's last frame differs from its first (mean absolute difference in grey
+    levels, 0-255, without grain): about 0 when the move shows nothing — a camera that follows
+    the top of a head from above, a pan across a blank wall."""
+    cams, offsets = plan.path.cameras, plan.path.subject_offsets
+    r = renderer_for(spec.width, spec.height)
+    n = len(cams) - 1
+    first = r.render(scene, cams[0], 0, 0.0, offsets[0])[0].astype(np.float32)
+    last = r.render(scene, cams[n], n, n / spec.fps, offsets[n])[0].astype(np.float32)
+    return float(np.abs(first - last).mean())
+
+
 def zoom_dolly_contrast(spec: ShotSpec, plan: ShotPlan, scene: sc.Scene) -> float:
     """How differently the shot's last frame looks made by a zoom and by a dolly
     (`zoom_dolly_stand_ins`): mean absolute difference in grey levels (0-255), without grain.

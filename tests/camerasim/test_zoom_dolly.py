@@ -1,4 +1,4 @@
-"""Zooms and dollies the picture can tell apart: the stand-ins, the contrast, and the data set's retries."""
+"""Labels the picture supports: moves that show, zooms and dollies told apart, and the data set's retries."""
 
 import json
 
@@ -59,6 +59,7 @@ def test_render_clip_retries_a_zoom_or_dolly_the_picture_cannot_tell(monkeypatch
         seen.append(spec.seed)
         return next(contrasts)
     monkeypatch.setattr(ds, "zoom_dolly_contrast", fake)
+    monkeypatch.setattr(ds, "move_contrast", lambda spec, plan, scene: 10.0)
     plan = ds.ClipPlan(0, "movement", "long_shot", "eye_level", "dolly_in", 1234, 0.0)
     shot = ds.render_clip(plan, frames=3, size=32, fps=8)
     assert len(seen) == 3 and shot.spec.seed == seen[2] and shot.params["zoom_dolly_contrast"] == 9.0
@@ -67,10 +68,31 @@ def test_render_clip_retries_a_zoom_or_dolly_the_picture_cannot_tell(monkeypatch
     seen.clear()
     shot = ds.render_clip(plan, frames=3, size=32, fps=8)
     assert len(seen) == 6 and shot.spec.seed == seen[1] and shot.params["zoom_dolly_contrast"] == 3.5
-    # other moves are never measured
+    # other moves are not asked to tell a zoom from a dolly
     seen.clear()
     shot = ds.render_clip(ds.ClipPlan(1, "movement", "long_shot", "eye_level", "pan_left", 99, 0.0), 3, 32, 8)
-    assert not seen and "zoom_dolly_contrast" not in shot.params
+    assert not seen and "zoom_dolly_contrast" not in shot.params and shot.params["move_contrast"] == 10.0
+
+
+def test_render_clip_retries_a_move_that_shows_nothing(monkeypatch):
+    seen = []
+
+    def fake(spec, plan, scene):
+        seen.append(spec.seed)
+        return [0.3, 0.8, 5.0][len(seen) - 1]
+    monkeypatch.setattr(ds, "move_contrast", fake)
+    shot = ds.render_clip(ds.ClipPlan(0, "movement", "close_up", "overhead", "tracking", 77, 0.0), 3, 32, 8)
+    assert len(seen) == 3 and shot.spec.seed == seen[2] and shot.params["move_contrast"] == 5.0
+    seen.clear()
+    shot = ds.render_clip(ds.ClipPlan(1, "movement", "close_up", "overhead", "static", 77, 0.3), 3, 32, 8)
+    assert not seen and "move_contrast" not in shot.params  # a still picture is what static means
+
+
+def test_move_contrast_is_nothing_for_a_still_camera_and_plain_for_a_pan():
+    still = _planned("long_shot", "eye_level", "static", seed=5)
+    pan = _planned("long_shot", "eye_level", "pan_left", seed=5)
+    assert sh.move_contrast(*still) == 0.0
+    assert sh.move_contrast(*pan) > 2 * ds.MIN_MOVE_CONTRAST
 
 
 def test_simulated_zooms_and_dollies_record_their_contrast(tmp_path):
@@ -79,4 +101,5 @@ def test_simulated_zooms_and_dollies_record_their_contrast(tmp_path):
     scaling = [r for r in recs if r["movement"] in sh.SCALE_MOVES]
     assert scaling and all(isinstance(r["zoom_dolly_contrast"], float) for r in scaling)
     assert all(r["zoom_dolly_contrast"] is None for r in recs if r["movement"] not in sh.SCALE_MOVES)
+    assert all((r["move_contrast"] is None) == (r["movement"] == "static") for r in recs)
     assert np.median([r["zoom_dolly_contrast"] for r in scaling]) >= ds.MIN_ZOOM_DOLLY_CONTRAST

@@ -33,8 +33,8 @@ import numpy as np
 
 from cinestudio.camerasim.camera import ANGLE_SPECS, FRAMING_VISIBLE_HEIGHT, KNOWN_MOVES
 from cinestudio.camerasim.captions import caption
-from cinestudio.camerasim.shot import (SCALE_MOVES, ShotSpec, assemble_scene, move_contrast, plan_shot, render_shot,
-                                       shot_rng, zoom_dolly_contrast)
+from cinestudio.camerasim.shot import (SCALE_MOVES, ShotSpec, assemble_scene, move_contrast, plan_shot, render_planned,
+                                       render_shot, shot_rng, zoom_dolly_contrast)
 from cinestudio.errors import UserInputError
 from cinestudio.fsutil import write_json_atomic, write_text_atomic
 from cinestudio.progress import Cancelled, ProgressFn, StopFn, check_stop
@@ -149,20 +149,20 @@ def render_clip(plan: ClipPlan, frames: int, size: int, fps: float, tries: int =
         shot_plan = plan_shot(spec, rng)
         if not shot_plan.in_class:
             continue
-        if not measured:
-            chosen = spec
-            break
         scene = assemble_scene(rng, shot_plan)
+        if not measured:
+            chosen = (spec, rng, shot_plan, scene)
+            break
         got = {"move_contrast": move_contrast(spec, shot_plan, scene)}
         score = got["move_contrast"] / MIN_MOVE_CONTRAST
         if plan.movement in SCALE_MOVES:
             got["zoom_dolly_contrast"] = zoom_dolly_contrast(spec, shot_plan, scene)
             score = min(score, got["zoom_dolly_contrast"] / MIN_ZOOM_DOLLY_CONTRAST)
         if score > best:
-            chosen, best, contrasts = spec, score, got
+            chosen, best, contrasts = (spec, rng, shot_plan, scene), score, got
         if score >= 1.0:
             break
-    shot = render_shot(chosen or spec)
+    shot = render_planned(*chosen) if chosen else render_shot(spec)
     shot.params.update({key: round(v, 3) for key, v in contrasts.items()})
     return shot
 

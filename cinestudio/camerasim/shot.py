@@ -715,6 +715,12 @@ def render_shot(spec: ShotSpec) -> RenderedShot:
     rng = shot_rng(spec.seed)
     plan = plan_shot(spec, rng)
     scene = assemble_scene(rng, plan)
+    return render_planned(spec, rng, plan, scene)
+
+
+def render_planned(spec: ShotSpec, rng: np.random.Generator, plan: ShotPlan, scene: sc.Scene) -> RenderedShot:
+    """Render a shot already planned and assembled from `shot_rng(spec.seed)` (`rng` as those
+    left it): the same frames as `render_shot(spec)`, without planning twice."""
     W, H = spec.width, spec.height
     r = renderer_for(W, H)
     frames = np.empty((spec.frames, H, W, 3), np.uint8)

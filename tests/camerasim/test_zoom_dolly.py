@@ -103,3 +103,11 @@ def test_simulated_zooms_and_dollies_record_their_contrast(tmp_path):
     assert all(r["zoom_dolly_contrast"] is None for r in recs if r["movement"] not in sh.SCALE_MOVES)
     assert all((r["move_contrast"] is None) == (r["movement"] == "static") for r in recs)
     assert np.median([r["zoom_dolly_contrast"] for r in scaling]) >= ds.MIN_ZOOM_DOLLY_CONTRAST
+
+
+@pytest.mark.parametrize("movement", ["dolly_out", "tracking", "static"])
+def test_render_clip_renders_the_chosen_draw_exactly_as_render_shot_would(movement):
+    """render_clip reuses the plan and scene it measured: the frames are render_shot's for that seed."""
+    shot = ds.render_clip(ds.ClipPlan(0, "movement", "medium_shot", "high_angle", movement, 321, 0.3), 4, 32, 8)
+    again = sh.render_shot(shot.spec)
+    assert np.array_equal(shot.frames, again.frames) and shot.camera == again.camera

@@ -422,9 +422,11 @@ class PathContext:
 
 #: How far a hand-held camera drifts (metres per unit of the wobble's amount) as it turns: the drift
 #: moves near things against far ones (parallax). At 1 cm a steady hand (amount 0.15-0.5) moved a
-#: medium shot's subject 0.1-0.5 px against the background at 64 px, a third to half of what a hand-held
-#: dolly past a real near object shows; real shaky dollies then read as tracking.
-HANDHELD_SHIFT_M = 0.02
+#: medium shot's subject 0.1-0.5 px against the background at 64 px, under a third of what a
+#: hand-held dolly past a real near object shows, and real shaky dollies read as tracking; at 4 cm
+#: it is 1.2-2 px (CameraCLIP runs: 4-5 of the 126 shaky real moves called tracking, against 7-15 at
+#: 2 cm and 9-14 at 1 cm).
+HANDHELD_SHIFT_M = 0.04
 
 #: Per scaling move, the range of (ratio - 1): a dolly's is the subject's growth, a zoom's the whole
 #: picture's. A dolly's background grows less than its subject, so with one range a zoom was always

@@ -135,13 +135,13 @@ def test_shake_wobbles_every_frame_and_keeps_the_move(move):
     assert (wobble[1:] > 0).all()
     # the move itself is untouched: same focal lengths, positions within the wobble's few centimetres
     assert [c.focal_mm for c in shaky] == [c.focal_mm for c in steady]
-    assert max(np.linalg.norm(np.subtract(a.position, b.position)) for a, b in zip(shaky, steady)) < 0.05
+    assert max(np.linalg.norm(np.subtract(a.position, b.position)) for a, b in zip(shaky, steady)) < 0.1
 
 
 def test_shake_moves_a_near_subject_against_the_far_background():
     """A hand that holds the camera also shifts it: the subject at 1-2 m wobbles against the
-    distance (parallax) by about a pixel at 64 px, as a hand-held dolly past a real near object
-    does; a camera that only turned would keep them together."""
+    distance (parallax) by one or two pixels at 64 px, as a hand-held dolly past a real near
+    object does; a camera that only turned would keep them together."""
     wobbles = []
     for seed in range(6):
         def plan(shake):
@@ -154,7 +154,7 @@ def test_shake_moves_a_near_subject_against_the_far_background():
             moved = b.project(np.stack([near, far]), 64, 64)[0] - a.project(np.stack([near, far]), 64, 64)[0]
             rel.append(np.linalg.norm(moved[0] - moved[1]))
         wobbles.append(max(rel))
-    assert 0.5 < np.median(wobbles) < 1.5, wobbles
+    assert 1.0 < np.median(wobbles) < 2.5, wobbles
 
 
 def test_an_extreme_long_tracking_shot_always_has_someone_to_follow():

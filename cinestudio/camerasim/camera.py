@@ -102,6 +102,9 @@ ROTATION_MOVES = {"pan_left", "pan_right", "tilt_up", "tilt_down", "roll_clockwi
 TRANSLATION_MOVES = {"dolly_in", "dolly_out", "truck_left", "truck_right", "pedestal_up", "pedestal_down",
                      "crane_up", "crane_down", "arc_left", "arc_right", "tracking"}
 KNOWN_MOVES = ROTATION_MOVES | TRANSLATION_MOVES | {"static", "zoom_in", "zoom_out", "rack_focus", "handheld"}
+#: Moves that scale the framed subject, and whose pictures only parallax tells apart (TAXONOMY.md):
+#: a zoom and a dolly that frame the subject alike.
+SCALE_MOVES = ("zoom_in", "zoom_out", "dolly_in", "dolly_out")
 
 
 def _rad(a: float) -> float:
@@ -480,7 +483,7 @@ def sample_move(rng: np.random.Generator, kind: str, cam: Camera, ctx: PathConte
         return MoveParams(kind, k * vfov, easing)
     if kind in ("roll_clockwise", "roll_anticlockwise"):
         return MoveParams(kind, float(rng.uniform(10.0, 22.0)) * strength, easing)
-    if kind in ("zoom_in", "zoom_out", "dolly_in", "dolly_out"):
+    if kind in SCALE_MOVES:
         return MoveParams(kind, scale_ratio(rng, kind, strength), easing)
     if kind in ("truck_left", "truck_right"):
         return MoveParams(kind, k * vis_w, easing)

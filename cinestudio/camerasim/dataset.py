@@ -31,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from cinestudio.camerasim.camera import ANGLE_SPECS, FRAMING_VISIBLE_HEIGHT, KNOWN_MOVES
+from cinestudio.camerasim.camera import ANGLE_SPECS, FRAMING_VISIBLE_HEIGHT, KNOWN_MOVES, SCALE_MOVES
 from cinestudio.camerasim.captions import caption
-from cinestudio.camerasim.shot import (SCALE_MOVES, ShotSpec, assemble_scene, move_contrast, plan_shot, render_planned,
-                                       render_shot, shot_rng, zoom_dolly_contrast)
+from cinestudio.camerasim.shot import (ShotSpec, assemble_scene, move_contrast, plan_shot, render_planned, render_shot,
+                                       shot_rng, zoom_dolly_contrast)
 from cinestudio.errors import UserInputError
 from cinestudio.fsutil import write_json_atomic, write_text_atomic
 from cinestudio.progress import Cancelled, ProgressFn, StopFn, check_stop
@@ -49,7 +49,7 @@ SUPPORTED = {"framing": set(FRAMING_VISIBLE_HEIGHT), "angle": set(ANGLE_SPECS), 
 #: frame, one flat layer, so a dolly there shows no parallax and is pixel for pixel a zoom (parallax
 #: AUC dolly vs zoom 0.49-0.57 at 64 px); a label telling them apart would be one no picture
 #: supports. (`render_shot` still renders them.)
-_INDISTINCT = {("extreme_close_up", m) for m in ("zoom_in", "zoom_out", "dolly_in", "dolly_out")}
+_INDISTINCT = {("extreme_close_up", m) for m in SCALE_MOVES}
 
 #: Least `zoom_dolly_contrast` (grey levels) of a zoom or dolly clip: the same rule for every
 #: framing. Below 3 the last frame made the other way is all but the same picture, and CameraCLIP

@@ -19,8 +19,8 @@ import numpy as np
 
 from cinestudio.camerasim import scene as sc
 from cinestudio.camerasim import textures as tx
-from cinestudio.camerasim.camera import (ADULT_HEIGHT_M, ANGLE_SPECS, FRAMING_VISIBLE_HEIGHT, KNOWN_MOVES, Camera,
-                                         CameraPath, MoveParams, PathContext, angle_ok, apply_move,
+from cinestudio.camerasim.camera import (ADULT_HEIGHT_M, ANGLE_SPECS, FRAMING_VISIBLE_HEIGHT, KNOWN_MOVES, SCALE_MOVES,
+                                         Camera, CameraPath, MoveParams, PathContext, angle_ok, apply_move,
                                          camera_path, frame_subject, sample_move, scale_ratio)
 from cinestudio.camerasim.figures import random_style
 from cinestudio.camerasim.render import Renderer
@@ -157,12 +157,12 @@ def plan_shot(spec: ShotSpec, rng: np.random.Generator) -> ShotPlan:
             bias = (float(rng.choice([-0.3, 0.3])), 0.0)
         # zooms and dollies change the framing: keep both ends inside the class
         ratio = 1.0
-        scaling = [m for m in moves if m in ("zoom_in", "zoom_out", "dolly_in", "dolly_out")]
+        scaling = [m for m in moves if m in SCALE_MOVES]
         ratios = {}
         if scaling:
             cap = (hi / lo) ** (1.0 / len(scaling)) * 0.97
             for i, m in enumerate(moves):
-                if m in ("zoom_in", "zoom_out", "dolly_in", "dolly_out"):
+                if m in SCALE_MOVES:
                     r = min(scale_ratio(rng, m, strength), cap)
                     ratios[i] = max(r, 1.05)
             net_in = 1.0
@@ -751,11 +751,6 @@ def render_planned(spec: ShotSpec, rng: np.random.Generator, plan: ShotPlan, sce
         per_frame.append(d)
     params = _summary(plan, scene, per_frame)
     return RenderedShot(frames, per_frame, spec, params, masks)
-
-
-#: Moves whose picture only parallax tells apart (TAXONOMY.md): a zoom and a dolly that frame the
-#: subject alike.
-SCALE_MOVES = ("zoom_in", "zoom_out", "dolly_in", "dolly_out")
 
 
 def zoom_dolly_stand_ins(plan: ShotPlan) -> tuple[Camera, Camera]:

@@ -7,6 +7,7 @@ import pytest
 
 from cinestudio.camerasim import dataset as ds
 from cinestudio.camerasim import shot as sh
+from cinestudio.camerasim.camera import SCALE_MOVES
 
 
 def _planned(framing, angle, movement, seed, size=48):
@@ -98,9 +99,9 @@ def test_move_contrast_is_nothing_for_a_still_camera_and_plain_for_a_pan():
 def test_simulated_zooms_and_dollies_record_their_contrast(tmp_path):
     ds.simulate_dataset(tmp_path / "d", per_class=1, seed=8, size=32, frames=3, fps=8)
     recs = [json.loads(x) for x in (tmp_path / "d" / ds.LABELS).read_text(encoding="utf-8").splitlines()]
-    scaling = [r for r in recs if r["movement"] in sh.SCALE_MOVES]
+    scaling = [r for r in recs if r["movement"] in SCALE_MOVES]
     assert scaling and all(isinstance(r["zoom_dolly_contrast"], float) for r in scaling)
-    assert all(r["zoom_dolly_contrast"] is None for r in recs if r["movement"] not in sh.SCALE_MOVES)
+    assert all(r["zoom_dolly_contrast"] is None for r in recs if r["movement"] not in SCALE_MOVES)
     assert all((r["move_contrast"] is None) == (r["movement"] == "static") for r in recs)
     assert np.median([r["zoom_dolly_contrast"] for r in scaling]) >= ds.MIN_ZOOM_DOLLY_CONTRAST
 

@@ -43,6 +43,7 @@ from cinestudio.cameraclip.plots import training_plot
 from cinestudio.cameraclip.prior import movement_bonus
 from cinestudio.cameraclip.pooling import DEFAULT_POOLING, POOLINGS
 from cinestudio.cameraclip.registry import DEFAULT_MODEL, ModelSpec
+from cinestudio.cpu_threads import training_threads
 from cinestudio.errors import UserInputError
 from cinestudio.fsutil import write_json_atomic
 from cinestudio.progress import Cancelled, ProgressFn, StopFn, check_stop
@@ -83,7 +84,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     log_every: int = 10
     max_minutes: float | None = 15.0  # time budget of the training loop (after frame caching); None: epochs only
-    threads: int | None = None  # torch threads; None: 1 on CPU (see train)
+    threads: int | None = None  # torch threads; None: on CPU, whichever count runs steps fastest (cinestudio.cpu_threads)
     scheme: str = DEFAULT_SCHEME
     cache: str | None = None
     extra: dict = field(default_factory=dict)
@@ -294,12 +295,9 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
     if config.epochs < 1 or config.batch_size < 2 or config.lr <= 0:
         raise UserInputError("options", "need --epochs ≥ 1, --batch-size ≥ 2 and --lr > 0")
     device = resolve_device(config.device)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    elif device == "cpu":
-        # One thread by default: on a shared 2-core machine, 2 torch threads ran a step 16x slower
-        # (5.7 s vs 0.35 s) — the thread pool waits on whichever thread the OS has descheduled.
-        torch.set_num_threads(1)
+    # By default on CPU, the thread count that runs steps fastest now: all cores on an idle machine,
+    # 1 while another process takes one (a 2-thread pool then runs 12-18x slower).
+    governor = training_threads(config.threads, device == "cpu", torch.set_num_threads, torch.get_num_threads)
     random.seed(config.seed)
     np.random.seed(config.seed)
     torch.manual_seed(config.seed)
@@ -388,6 +386,7 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
         if deadline is not None and time.monotonic() > deadline:
             stopped_early = True
             break
+        governor.begin_step()
         gen = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
         idx = batcher.batch(step)
         rng = np.random.default_rng([config.seed, step, 7])
@@ -454,11 +453,13 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
             model.logit_scale.clamp_(0, math.log(100))
         step += 1
         running.append(loss.item())
+        governor.end_step()
         if step % config.log_every == 0 or step == total:
             _write_metrics(metrics, {"step": step, "epoch": (step - 1) // batcher.per_epoch,
                                      "loss": round(float(np.mean(running)), 5),
                                      **{f"loss_{k}": round(v.item(), 5) for k, v in losses.items()},
-                                     "lr": optimizer.param_groups[0]["lr"], "elapsed_s": round(elapsed(), 1)})
+                                     "lr": optimizer.param_groups[0]["lr"], "threads": torch.get_num_threads(),
+                                     "elapsed_s": round(elapsed(), 1)})
             running.clear()
         progress(step, total, f"epoch {(step - 1) // batcher.per_epoch + 1}/{config.epochs} loss {running[-1] if running else loss.item():.3f}")
         if step % batcher.per_epoch == 0 or step == total:

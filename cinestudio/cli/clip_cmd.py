@@ -34,7 +34,9 @@ def train_cmd(
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     max_minutes: float = typer.Option(15.0, "--max-minutes", min=0.0, help="Time budget of the training loop in minutes (after frame caching): the learning rate anneals to 0 by then, or by the last epoch, whichever comes first; 0: no budget."),
-    threads: int | None = typer.Option(None, "--threads", help="torch CPU threads."),
+    threads: int | None = typer.Option(None, "--threads", help="torch CPU threads (default on CPU: 1 or all "
+                                             "cores, whichever runs steps faster, checked again during the run; "
+                                             "fix it for a run that repeats exactly)."),
     cache: Path | None = typer.Option(None, "--cache", help="Frame cache folder (default RUN/cache)."),
     movement_prior: float | None = typer.Option(None, "--movement-prior", help="Bonus (nats) on the classical motion estimator's movement class when classifying; 0: the learned model alone."),
     motion_features: int = typer.Option(0, "--motion-features", min=0, help="Motion feature version of a new run (1, 2 or 3; 0: the default)."),

@@ -21,7 +21,7 @@ def invoke(*args):
 def test_train_eval_classify_score_round(tmp_path, clip_data):
     run = tmp_path / "run"
     res = invoke("clip", "train", "--data", clip_data, "--out", run, "--epochs", 2, "--batch-size", 6,
-                 "--seed", 3, "--device", "cpu", "--json")
+                 "--seed", 3, "--device", "cpu", "--threads", 1, "--json")
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
     assert summary["steps"] == summary["total_steps"] > 0
@@ -32,6 +32,7 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
     assert (run / "training.png").stat().st_size > 0
     metrics = [json.loads(x) for x in (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
     assert any("loss" in m for m in metrics) and any("val_r1" in m for m in metrics)
+    assert {m["threads"] for m in metrics if "loss" in m} == {1}  # --threads fixes the count
 
     res = invoke("clip", "eval", run, "--data", clip_data, "--json")
     assert res.exit_code == 0, res.output
@@ -54,9 +55,9 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
     assert [s["text"] for s in scores] == ["the camera pans to the left", "a close-up"]
     assert all(-1.0 <= s["similarity"] <= 1.0 for s in scores)
 
-    # same seed, same data → same run
+    # same seed, same data, same thread count → same run
     res = invoke("clip", "train", "--data", clip_data, "--out", tmp_path / "run2", "--epochs", 2,
-                 "--batch-size", 6, "--seed", 3, "--device", "cpu", "--json")
+                 "--batch-size", 6, "--seed", 3, "--device", "cpu", "--threads", 1, "--json")
     assert json.loads(res.stdout)["val_r1"] == summary["val_r1"]
     a = [json.loads(x).get("loss") for x in (run / "metrics.jsonl").read_text().splitlines()]
     b = [json.loads(x).get("loss") for x in (tmp_path / "run2" / "metrics.jsonl").read_text().splitlines()]

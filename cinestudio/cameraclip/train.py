@@ -62,7 +62,7 @@ class TrainConfig:
     pretrained: str | None = None
     pooling: str = DEFAULT_POOLING
     recipe: str = "auto"  # auto: "paper" with pretrained weights, "scratch" without
-    epochs: int = 40
+    epochs: int = 16  # or max_minutes, whichever ends first; longer fits the simulator, not real footage
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 0.05
@@ -84,7 +84,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     log_every: int = 10
     max_minutes: float | None = 15.0  # time budget of the training loop (after frame caching); None: epochs only
-    threads: int | None = None  # torch threads; None: on CPU, whichever count runs steps fastest (cinestudio.cpu_threads)
+    threads: int | None = None  # torch threads; None: on CPU, the fastest count now (cinestudio.cpu_threads)
     scheme: str = DEFAULT_SCHEME
     cache: str | None = None
     extra: dict = field(default_factory=dict)

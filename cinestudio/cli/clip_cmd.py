@@ -28,7 +28,7 @@ def train_cmd(
     pooling: str = typer.Option("motion", "--pooling", help="Temporal pooling: motion (default), temporal or mean."),
     recipe: str = typer.Option("auto", "--recipe", help="full, scratch (all but the token-embedding table), paper (last blocks only) or auto "
                                                         "(paper with --pretrained, else scratch)."),
-    epochs: int = typer.Option(40, "--epochs", min=1),
+    epochs: int = typer.Option(16, "--epochs", min=1, help="Passes over the training clips (or --max-minutes, whichever ends first)."),
     batch_size: int = typer.Option(32, "--batch-size", min=2),
     lr: float = typer.Option(1e-3, "--lr"),
     seed: int = typer.Option(0, "--seed"),

@@ -1,0 +1,75 @@
+"""CameraCLIP training steps per second by torch thread policy, on an idle machine and on a busy one.
+
+Policies: 1 thread (the baseline, the default before `cinestudio.cpu_threads`), all usable cores,
+and the default (`ThreadGovernor`: whichever of the two runs steps faster, checked during the run).
+"Busy" runs one spinning process per core but one beside the training, as another job or
+program would. Each run trains the default model for `--seconds` on the same small simulated set
+(frames cached first), and the ratio is steps against the 1-thread run of the same scenario.
+
+    python benchmarks/bench_train_threads.py [--seconds 40] [--per-class 16] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _spinners(count: int) -> list[subprocess.Popen]:
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=40.0, help="training time per run")
+    ap.add_argument("--per-class", type=int, default=16, help="simulated clips per class (20 classes)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+
+    from cinestudio.camerasim.dataset import simulate_dataset
+    from cinestudio.cameraclip.train import TrainConfig, train
+    from cinestudio.cpu_threads import usable_cpus
+
+    cores = usable_cpus()
+    policies = {"1 thread (baseline)": 1, f"{cores} threads": cores, "default (governor)": None}
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "sim"
+        simulate_dataset(data, per_class=args.per_class, seed=5)
+        cache = Path(tmp) / "cache"
+        train(TrainConfig(data=str(data), out=str(Path(tmp) / "warm"), cache=str(cache), epochs=1, threads=1))
+        for scenario in ("idle", "busy"):
+            spinning = _spinners(max(1, cores - 1)) if scenario == "busy" else []
+            try:
+                for name, threads in policies.items():
+                    out = Path(tmp) / f"{scenario}-{threads}"
+                    summary = train(TrainConfig(data=str(data), out=str(out), cache=str(cache), epochs=10_000,
+                                                max_minutes=args.seconds / 60, threads=threads))
+                    results.append({"scenario": scenario, "policy": name, "steps": summary["steps"],
+                                    "steps_per_s": round(summary["steps"] / args.seconds, 2)})
+            finally:
+                for p in spinning:
+                    p.kill()
+                    p.wait()
+    for r in results:
+        base = next(b for b in results if b["scenario"] == r["scenario"] and b["policy"].startswith("1 thread"))
+        r["ratio"] = round(r["steps"] / max(1, base["steps"]), 2)
+    if args.json:
+        print(json.dumps({"cores": cores, "seconds": args.seconds, "results": results}, indent=1))
+    else:
+        print(f"{cores} usable cores, {args.seconds:.0f} s of training per run")
+        for r in results:
+            print(f"{r['scenario']:5s}  {r['policy']:20s} {r['steps']:6d} steps  {r['steps_per_s']:6.2f}/s  "
+                  f"×{r['ratio']:.2f} vs 1 thread")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -32,6 +32,10 @@ def test_clip_train_mirrors_cameraclip_constants():
     assert (run.METRICS_NAME, run.PLOT_NAME) == (train_mod.METRICS_NAME, train_mod.PLOT_NAME)
     names = {f.name for f in fields(TrainConfig)}
     assert set(clip_train.ADVANCED) <= names and set(clip_train.DEFAULTS) - {"evaluate"} <= names
+    defaults = TrainConfig(data="d", out="o")
+    differ = {k: (v, getattr(defaults, k)) for k, v in clip_train.DEFAULTS.items()
+              if k in names and v != getattr(defaults, k)}
+    assert differ == {"max_minutes": (None, 15.0)}  # a job runs to its epochs (it can be cancelled and resumed)
 
 
 def test_jobs_package_and_the_gui_side_stay_free_of_torch():

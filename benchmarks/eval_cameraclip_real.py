@@ -4,7 +4,8 @@ Clips: every scikit-image sample photograph (never the simulator's procedural te
 virtual camera (`tests/helpers/photo_moves.py`): static, pan left/right, tilt up/down, zoom in/out,
 and dolly in/out (a nearer photo cut-out over the far one gives parallax), each under three
 conditions — ``clean`` (a brisk move), ``slow`` (half speed) and ``hard`` (0.6 speed, sensor noise,
-handheld shake). 16 frames at 128×96, H.264, written with a ``labels.jsonl`` (movement only), so
+handheld shake) — and ``subject``: a brisk move while a cut-out of another photograph walks across
+the frame on its own (a static camera that sees a moving subject is still static). 16 frames at 128×96, H.264, written with a ``labels.jsonl`` (movement only), so
 ``cinestudio clip eval RUN --data DIR`` reads the same set.
 
     python benchmarks/eval_cameraclip_real.py RUN [--data DIR] [--json]
@@ -28,7 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 MOVES = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out", "dolly_in", "dolly_out")
-CONDITIONS = {"clean": dict(speed=1.0), "slow": dict(speed=0.5), "hard": dict(speed=0.6, noise=6.0, shake=0.7)}
+CONDITIONS = {"clean": dict(speed=1.0), "slow": dict(speed=0.5), "hard": dict(speed=0.6, noise=6.0, shake=0.7),
+              "subject": dict(speed=1.0, mover=True)}
+# The sets reported before the "subject" condition (December 2026, eighth session): the camera alone.
+CAMERA_ONLY = ("clean", "slow", "hard")
 
 
 def make_dataset(folder: Path) -> Path:
@@ -41,17 +45,22 @@ def make_dataset(folder: Path) -> Path:
         raise SystemExit(SKIP_REASON)
     folder.mkdir(parents=True, exist_ok=True)
     lines = []
-    for i, (name, img) in enumerate(photos):
-        near = photos[(i + 3) % len(photos)][1]
-        for move in MOVES:
-            for cond, kw in CONDITIONS.items():
-                seed = len(lines)
-                frames = photo_move(img, move, frames=16, size=(128, 96), rng=seed,
-                                    near=near if move.startswith("dolly") else None, **kw)
-                file = f"{Path(name).stem}_{move}_{cond}.mp4"
-                write_mp4(folder / file, list(frames), fps=8)
-                lines.append({"file": file, "framing": None, "angle": None, "movement": move,
-                              "caption": None, "photo": name, "condition": cond})
+    # the camera-only clips first, so that their seeds (and pixels) are those of the earlier sets
+    for conditions in (CAMERA_ONLY, [c for c in CONDITIONS if c not in CAMERA_ONLY]):
+        for i, (name, img) in enumerate(photos):
+            near = photos[(i + 3) % len(photos)][1]
+            for move in MOVES:
+                for cond in conditions:
+                    seed = len(lines)
+                    kw = dict(CONDITIONS[cond])
+                    if kw.pop("mover", False):
+                        kw["mover"] = photos[(i + 5) % len(photos)][1]
+                    frames = photo_move(img, move, frames=16, size=(128, 96), rng=seed,
+                                        near=near if move.startswith("dolly") else None, **kw)
+                    file = f"{Path(name).stem}_{move}_{cond}.mp4"
+                    write_mp4(folder / file, list(frames), fps=8)
+                    lines.append({"file": file, "framing": None, "angle": None, "movement": move,
+                                  "caption": None, "photo": name, "condition": cond})
     (folder / "labels.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
     return folder
 
@@ -60,8 +69,11 @@ def summarise(pred: dict[str, str], truth: dict[str, tuple[str, str]]) -> dict:
     from cinestudio.cameraclip.evaluate import flip_rates
 
     out = {}
-    for cond in list(CONDITIONS) + ["all"]:
-        files = [f for f, (_, c) in truth.items() if cond in ("all", c)]
+    groups = {**{c: (c,) for c in CONDITIONS}, "camera_only": CAMERA_ONLY, "all": tuple(CONDITIONS)}
+    for cond, members in groups.items():
+        files = [f for f, (_, c) in truth.items() if c in members]
+        if not files:
+            continue  # a set made before that condition existed
         hits = [pred[f] == truth[f][0] for f in files]
         flips = flip_rates([pred[f] for f in files], [(truth[f][0],) for f in files])
         out[cond] = {"n": len(files), "top1": round(sum(hits) / len(files), 4), "flip_rate": flips["rate"],
@@ -116,11 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out, indent=2))
         return 0
     print(f"{out['n']} real-photo clips ({', '.join(MOVES)}) in {data}")
-    print(f"{'':<18}" + "".join(f"{c:>16}" for c in list(CONDITIONS) + ["all"]))
+    columns = [c for c in out["motion_estimator"] if isinstance(out["motion_estimator"][c], dict)]
+    print(f"{'':<18}" + "".join(f"{c:>16}" for c in columns))
     for who in ("cameraclip", "cameraclip_learned", "motion_estimator"):
         row = out[who]
-        print(f"{who:<18}" + "".join(f"{row[c]['top1']:>9.3f} f{row[c]['flip_rate'] or 0:>5.1%}"
-                                     for c in list(CONDITIONS) + ["all"]))
+        print(f"{who:<18}" + "".join(f"{row[c]['top1']:>9.3f} f{row[c]['flip_rate'] or 0:>5.1%}" for c in columns))
     print("top-1 (f: direction flip rate)")
     return 0
 

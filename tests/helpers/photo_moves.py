@@ -75,7 +75,8 @@ def _window(img: np.ndarray, cx: float, cy: float, scale: float, angle: float,
 
 def photo_move(img: np.ndarray, move: str, frames: int = 16, size: tuple[int, int] = (128, 96),
                speed: float = 1.0, noise: float = 0.0, shake: float = 0.0,
-               rng: np.random.Generator | int | None = 0, near: np.ndarray | None = None) -> np.ndarray:
+               rng: np.random.Generator | int | None = 0, near: np.ndarray | None = None,
+               mover: np.ndarray | None = None) -> np.ndarray:
     """`frames` RGB frames (F, H, W, 3) of `move` over photograph `img`.
 
     `speed` 1.0 is a brisk move: 1.5 % of the frame width per frame for pans/tilts/trucks,
@@ -83,6 +84,9 @@ def photo_move(img: np.ndarray, move: str, frames: int = 16, size: tuple[int, in
     `noise` is the Gaussian pixel noise sigma (0-255 scale); `shake` adds handheld jitter of about
     that many output pixels (smooth, zero-mean, no drift). Dolly and truck need `near`, a second
     photograph shown as a nearer cut-out that moves 3x faster than the far background.
+    `mover`, a photograph, is a subject that moves on its own: an oval cut-out of it (30 % of the
+    frame wide) walks across the far photograph at 2 % of the frame width per frame, whatever the
+    camera does (a static camera with a moving subject is still static).
     """
     if move not in MOVES:
         raise ValueError(f"unknown move {move!r}")
@@ -109,9 +113,11 @@ def photo_move(img: np.ndarray, move: str, frames: int = 16, size: tuple[int, in
         sm = np.stack([np.convolve(raw[:, i], kern / kern.sum(), mode="same") for i in range(2)], 1)[4:-4]
         sm -= sm.mean(axis=0)
         jitter = sm / (sm.std(axis=0) + 1e-9) * shake
+    walk = _walker(mover, rng, cx0, cy0, w, h, scale) if mover is not None else None
     out = []
     for t in range(frames):
         cx, cy, sc, ang = cx0, cy0, scale, 0.0
+        src = img if walk is None else walk(img, t - (frames - 1) / 2)
         tt = t - (frames - 1) / 2
         if move in ("pan_left", "truck_left"):
             cx = cx0 - v * tt
@@ -135,15 +141,44 @@ def photo_move(img: np.ndarray, move: str, frames: int = 16, size: tuple[int, in
                 raise ValueError(f"{move} needs a `near` photograph for parallax")
             far_sc = scale * (sc / scale) ** 0.25
             far_cx = cx0 + (cx - cx0) * 0.25
-            bg = _window(img, far_cx + jitter[t, 0] * scale, cy + jitter[t, 1] * scale, far_sc, 0.0, size)
+            bg = _window(src, far_cx + jitter[t, 0] * scale, cy + jitter[t, 1] * scale, far_sc, 0.0, size)
             frame = _near_layer(bg, near, t, tt, move, k, v / scale, w, h, jitter[t])
         else:
-            frame = _window(img, cx + jitter[t, 0] * scale, cy + jitter[t, 1] * scale, sc, ang, size)
+            frame = _window(src, cx + jitter[t, 0] * scale, cy + jitter[t, 1] * scale, sc, ang, size)
         out.append(frame)
     arr = np.stack(out).astype(np.float32)
     if noise > 0:
         arr += rng.normal(0, noise, size=arr.shape).astype(np.float32)
     return np.clip(arr + 0.5, 0, 255).astype(np.uint8)
+
+
+def _walker(mover: np.ndarray, rng: np.random.Generator, cx0: float, cy0: float, w: int, h: int, scale: float):
+    """`walk(img, tt)`: `img` with an oval cut-out of `mover` pasted where the walking subject is at
+    time `tt` (frames from the clip's middle); it crosses the frame centre, left or right."""
+    mw = max(4, int(round(0.3 * w * scale)))
+    mh = max(4, int(round(1.3 * mw)))
+    cut = cv2.resize(mover, (mw, mh), interpolation=cv2.INTER_AREA).astype(np.float32)
+    yy, xx = np.mgrid[0:mh, 0:mw]
+    r = ((xx - (mw - 1) / 2) / (mw / 2)) ** 2 + ((yy - (mh - 1) / 2) / (mh / 2)) ** 2
+    alpha = np.clip((1.0 - r) * 8.0, 0.0, 1.0)[..., None].astype(np.float32)
+    direction = 1.0 if rng.random() < 0.5 else -1.0
+    vx = direction * 0.02 * w * scale
+    vy = float(rng.uniform(-0.3, 0.3)) * 0.02 * w * scale
+    x0 = cx0 + float(rng.uniform(-0.1, 0.1)) * w * scale
+    y0 = cy0 + float(rng.uniform(-0.05, 0.15)) * h * scale
+
+    def walk(img: np.ndarray, tt: float) -> np.ndarray:
+        out = img.astype(np.float32)
+        x = int(round(x0 + vx * tt - mw / 2))
+        y = int(round(y0 + vy * tt - mh / 2))
+        ih, iw = img.shape[:2]
+        a0, b0, a1, b1 = max(0, y), max(0, x), min(ih, y + mh), min(iw, x + mw)
+        if a0 < a1 and b0 < b1:
+            c, al = cut[a0 - y:a1 - y, b0 - x:b1 - x], alpha[a0 - y:a1 - y, b0 - x:b1 - x]
+            out[a0:a1, b0:b1] = out[a0:a1, b0:b1] * (1 - al) + c * al
+        return out.clip(0, 255).astype(np.uint8)
+
+    return walk
 
 
 def _near_layer(bg: np.ndarray, near: np.ndarray, t: int, tt: float, move: str, k: float,

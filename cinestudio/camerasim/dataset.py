@@ -131,7 +131,7 @@ def plan_dataset(per_class: int, seed: int, scheme: str = "cinematic2k") -> list
     return plans
 
 
-def render_clip(plan: ClipPlan, frames: int, size: int, fps: float, tries: int = 6):
+def render_clip(plan: ClipPlan, frames: int, size: int, fps: float, tries: int = 6, subject_walks: float = 0.0):
     """Render a planned clip. A clip whose label the picture could not support is drawn again
     from derived seeds, deterministically: a camera path that cannot stay inside its classes
     (rare, for near-contradictory combinations such as a worm's-eye pedestal in an extreme long
@@ -144,7 +144,7 @@ def render_clip(plan: ClipPlan, frames: int, size: int, fps: float, tries: int =
     for k in range(tries):
         seed = plan.seed if k == 0 else (plan.seed + 7919 * k) % (2**31 - 1)
         spec = ShotSpec(plan.framing, plan.angle, [plan.movement], frames=frames, size=size, fps=fps, seed=seed,
-                        shake=plan.shake)
+                        shake=plan.shake, subject_walks=subject_walks)
         rng = shot_rng(seed)
         shot_plan = plan_shot(spec, rng)
         if not shot_plan.in_class:
@@ -218,13 +218,14 @@ def _dumps(record: dict) -> str:
 
 def simulate_dataset(out_dir: str | os.PathLike[str], per_class: int, seed: int, size: int = 64, frames: int = 16,
                      fps: float = 8, scheme: str = "cinematic2k", progress: ProgressFn | None = None,
-                     should_stop: StopFn | None = None, crf: int = 0) -> dict:
+                     should_stop: StopFn | None = None, crf: int = 0, subject_walks: float = 0.0) -> dict:
     """Render a labelled dataset into `out_dir`; returns a summary
     ``{"out", "clips", "labels", "per_class_counts"}``.
 
     `crf` is the H.264 quality: 0 (the default) is lossless, so the decoded frames are exactly
     the rendered ones and identical from run to run (x264's lossy output was seen to differ
-    slightly between runs of the same input); higher values make smaller files."""
+    slightly between runs of the same input); higher values make smaller files. `subject_walks` is
+    the share of shots whose subject walks across the frame on its own (`shot.SUBJECT_WALK_P`)."""
     from cinestudio.media.encode import write_mp4
 
     if size < 16 or size > 2048:
@@ -235,12 +236,16 @@ def simulate_dataset(out_dir: str | os.PathLike[str], per_class: int, seed: int,
         raise UserInputError(str(fps), "--fps must be positive")
     if not (0 <= crf <= 51):
         raise UserInputError(str(crf), "--crf must be between 0 (lossless) and 51")
+    if not (0.0 <= subject_walks <= 1.0):
+        raise UserInputError(str(subject_walks), "--subject-walks must be between 0 and 1")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UserInputError(out, "exists and is not a folder")
     plans = plan_dataset(per_class, seed, scheme)
     manifest = {"per_class": per_class, "seed": seed, "size": size, "frames": frames, "fps": fps, "scheme": scheme,
                 "crf": crf, "clips": len(plans)}
+    if subject_walks:  # only then: folders made before the option resume as they were
+        manifest["subject_walks"] = subject_walks
     out.mkdir(parents=True, exist_ok=True)
     mpath = out / MANIFEST
     if mpath.exists():
@@ -291,7 +296,7 @@ def simulate_dataset(out_dir: str | os.PathLike[str], per_class: int, seed: int,
                 if plan.index in done:
                     continue
                 check_stop(should_stop)
-                shot = render_clip(plan, frames=frames, size=size, fps=fps)
+                shot = render_clip(plan, frames=frames, size=size, fps=fps, subject_walks=subject_walks)
                 write_mp4(out / plan.file, shot.frames, fps, crf=crf)
                 rec = clip_record(plan, shot, scheme, fps)
                 done[plan.index] = _dumps(rec)

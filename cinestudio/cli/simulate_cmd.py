@@ -19,6 +19,9 @@ def simulate(
     fps: float = typer.Option(8.0, "--fps", help="Frame rate of the clips."),
     scheme: str = typer.Option(DEFAULT_SCHEME, "--scheme", help="Taxonomy scheme (name or JSON file)."),
     crf: int = typer.Option(0, "--crf", help="H.264 quality: 0 = lossless (exact, reproducible frames) … 51."),
+    subject_walks: float = typer.Option(0.0, "--subject-walks",
+                                        help="Share of shots (not tracking or rack focus) whose subject walks across "
+                                             "the frame on its own, 0-1; 0.35 is the share tried."),
     as_json: bool = JsonOption,
 ) -> None:
     """Render simulated clips with exact framing, angle and movement labels (resumes if interrupted)."""
@@ -26,7 +29,7 @@ def simulate(
 
     with progress_bar(True, "simulating") as bar:
         summary = simulate_dataset(out, per_class, seed, size=size, frames=frames, fps=fps, scheme=scheme,
-                                   progress=bar, crf=crf)
+                                   progress=bar, crf=crf, subject_walks=subject_walks)
     if as_json:
         emit_json(summary)
         return

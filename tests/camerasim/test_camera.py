@@ -11,6 +11,7 @@ from cinestudio.camerasim.camera import (ANGLE_SPECS, FRAMING_VISIBLE_HEIGHT, Ca
                                          angle_ok, apply_move, frame_subject, rotation_c2w, scale_ratio,
                                          ypr_from_c2w)
 from cinestudio.camerasim.shot import ShotSpec, plan_shot
+from cinestudio.errors import UserInputError
 from cinestudio.taxonomy import load_taxonomy
 
 W = H = 128
@@ -166,3 +167,31 @@ def test_an_extreme_long_tracking_shot_always_has_someone_to_follow():
 
     assert all(subjects("tracking"))
     assert not all(subjects("static"))  # other moves still sometimes show an empty landscape
+
+
+@pytest.mark.parametrize("framing", ["medium_shot", "long_shot", "close_up"])
+def test_a_subject_walks_across_a_still_camera_and_stays_in_frame(framing):
+    """Real static shots are full of people who move: with `subject_walks`, the simulator's subject
+    walks on its own in that share of shots while the camera does its own move — here none."""
+    walked = 0
+    for seed in range(6):
+        plan = plan_shot(ShotSpec(framing, "eye_level", ["static"], frames=8, size=64, seed=seed, subject_walks=1.0),
+                         np.random.default_rng(seed))
+        cams, offsets = plan.path.cameras, plan.path.subject_offsets
+        assert {(c.position, c.yaw, c.pitch, c.focal_mm) for c in cams} == {(cams[0].position, cams[0].yaw,
+                                                                             cams[0].pitch, cams[0].focal_mm)}
+        if plan.walk_dir is None:
+            assert not offsets.any()  # it would have left the frame: it stands still instead
+            continue
+        walked += 1
+        u = np.array([c.project((plan.target + o)[None], 64, 64)[0][0, 0] for c, o in zip(cams, offsets)])
+        assert ((0.12 * 64 <= u) & (u <= 0.88 * 64)).all()
+        assert abs(u[-1] - u[0]) >= 0.04 * 64 and abs(offsets[:, 1]).max() < 1e-9  # sideways, on the ground
+        assert np.all(np.diff(u) * np.sign(u[-1] - u[0]) >= -1e-9)  # one way
+    assert walked >= 3
+
+    plan = plan_shot(ShotSpec(framing, "eye_level", ["static"], frames=8, size=64, seed=0), np.random.default_rng(0))
+    assert plan.walk_dir is None and not plan.path.subject_offsets.any()  # off by default
+    with pytest.raises(UserInputError):
+        plan_shot(ShotSpec(framing, "eye_level", ["static"], frames=8, size=64, subject_walks=1.5),
+                  np.random.default_rng(0))

@@ -130,6 +130,24 @@ def test_interrupted_run_leaves_consistent_labels_and_resumes(tmp_path):
         simulate_dataset(out, per_class=2, seed=9, scheme=scheme, **SMALL)
 
 
+def test_walking_subjects_are_an_option_recorded_with_the_set(tmp_path):
+    """`subject_walks`: that share of subjects walks across the frame on their own (not in tracking
+    or rack focus shots); the labels say so, the folder's settings keep it, and 0 changes nothing."""
+    plain = simulate_dataset(tmp_path / "plain", per_class=2, seed=5, **SMALL)
+    walks = simulate_dataset(tmp_path / "walks", per_class=2, seed=5, subject_walks=1.0, **SMALL)
+    assert plain["clips"] == walks["clips"] == 40
+    recs = {k: [json.loads(x) for x in (tmp_path / k / LABELS).read_text(encoding="utf-8").splitlines()]
+            for k in ("plain", "walks")}
+    walking = [r for r in recs["walks"] if r["subject"] and r["subject"]["walks"] and r["movement"] != "tracking"]
+    assert len(walking) >= 10 and all(r["movement"] != "rack_focus" for r in walking)
+    assert all(not r["subject"]["walks"] for r in recs["plain"] if r["subject"] and r["movement"] != "tracking")
+    assert all("walking" in r["caption"] for r in walking)
+    with pytest.raises(UserInputError):  # the folder was made without walking subjects
+        simulate_dataset(tmp_path / "plain", per_class=2, seed=5, subject_walks=0.35, **SMALL)
+    with pytest.raises(UserInputError):
+        simulate_dataset(tmp_path / "bad", per_class=1, seed=5, subject_walks=2.0, **SMALL)
+
+
 def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "cinestudio", *args], capture_output=True, text=True,
                           encoding="utf-8", timeout=300)

@@ -60,11 +60,9 @@ class ShotSpec:
     # that real footage has whatever its move, not a move of its own
     shake: float = 0.0
     # Share of the shots whose subject walks across the frame on its own, the camera making its move
-    # regardless (`simulate --subject-walks`; off by default). Real shots are mostly a still camera
-    # on people who move; with a subject that stands still unless the camera follows it, CameraCLIP
-    # called real static shots of moving people tracking. Trained on clips made with 0.35 (two
-    # seeds), it got moving-subject clips over real photos right 0.71-0.73 instead of 0.53-0.57, and
-    # camera-only ones 0.88-0.90 instead of 0.89-0.94 (docs/cameraclip.md). Never in tracking shots
+    # regardless (0 here; `simulate` uses `dataset.DEFAULT_SUBJECT_WALKS`). Real shots are mostly a
+    # still camera on people who move; with a subject that stands still unless the camera follows
+    # it, CameraCLIP called real static shots of moving people tracking. Never in tracking shots
     # (the camera follows the walk) nor rack focus ones: a subject walking out of the sharp centre
     # reads as a focus change, and static shots of walking people were then called rack focus.
     subject_walks: float = 0.0

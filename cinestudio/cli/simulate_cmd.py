@@ -19,9 +19,9 @@ def simulate(
     fps: float = typer.Option(8.0, "--fps", help="Frame rate of the clips."),
     scheme: str = typer.Option(DEFAULT_SCHEME, "--scheme", help="Taxonomy scheme (name or JSON file)."),
     crf: int = typer.Option(0, "--crf", help="H.264 quality: 0 = lossless (exact, reproducible frames) … 51."),
-    subject_walks: float = typer.Option(0.0, "--subject-walks",
+    subject_walks: float = typer.Option(0.15, "--subject-walks",
                                         help="Share of shots (not tracking or rack focus) whose subject walks across "
-                                             "the frame on its own, 0-1; 0.35 is the share tried."),
+                                             "the frame on its own, 0-1 (0: none, as before December 2026)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Render simulated clips with exact framing, angle and movement labels (resumes if interrupted)."""

@@ -132,8 +132,8 @@ def test_interrupted_run_leaves_consistent_labels_and_resumes(tmp_path):
 
 def test_walking_subjects_are_an_option_recorded_with_the_set(tmp_path):
     """`subject_walks`: that share of subjects walks across the frame on their own (not in tracking
-    or rack focus shots); the labels say so, the folder's settings keep it, and 0 changes nothing."""
-    plain = simulate_dataset(tmp_path / "plain", per_class=2, seed=5, **SMALL)
+    or rack focus shots); the labels say so, the folder's settings keep it, and 0 is none."""
+    plain = simulate_dataset(tmp_path / "plain", per_class=2, seed=5, subject_walks=0.0, **SMALL)
     walks = simulate_dataset(tmp_path / "walks", per_class=2, seed=5, subject_walks=1.0, **SMALL)
     assert plain["clips"] == walks["clips"] == 40
     recs = {k: [json.loads(x) for x in (tmp_path / k / LABELS).read_text(encoding="utf-8").splitlines()]
@@ -143,7 +143,10 @@ def test_walking_subjects_are_an_option_recorded_with_the_set(tmp_path):
     assert all(not r["subject"]["walks"] for r in recs["plain"] if r["subject"] and r["movement"] != "tracking")
     assert all("walking" in r["caption"] for r in walking)
     with pytest.raises(UserInputError):  # the folder was made without walking subjects
-        simulate_dataset(tmp_path / "plain", per_class=2, seed=5, subject_walks=0.35, **SMALL)
+        simulate_dataset(tmp_path / "plain", per_class=2, seed=5, **SMALL)
+    assert simulate_dataset(tmp_path / "default", per_class=2, seed=5, **SMALL)["clips"] == 40  # some walk by default
+    recs = [json.loads(x) for x in (tmp_path / "default" / LABELS).read_text(encoding="utf-8").splitlines()]
+    assert 0 < sum(bool(r["subject"] and r["subject"]["walks"] and r["movement"] != "tracking") for r in recs) < 20
     with pytest.raises(UserInputError):
         simulate_dataset(tmp_path / "bad", per_class=1, seed=5, subject_walks=2.0, **SMALL)
 

@@ -144,12 +144,11 @@ def _visible_ok(cam: Camera, target: np.ndarray, framing: str, subject_height: f
     return lo * s * 0.999 <= v <= hi * s * 1.001
 
 
-
-
 def _subject_walk(rng: np.random.Generator, path: CameraPath, target: np.ndarray, depth: float,
                   W: int, H: int) -> np.ndarray | None:
     """Per-frame displacement (F, 3) of a subject that walks sideways (as the first camera sees it)
-    by 8-30 % of the frame width, mostly towards the centre; None if it would leave the frame."""
+    by 8-30 % of the frame's width at its distance, mostly towards the centre; None if it would
+    leave the frame."""
     cams = path.cameras
     if len(cams) < 2:
         return None  # a still: nothing to walk in
@@ -165,8 +164,8 @@ def _subject_walk(rng: np.random.Generator, path: CameraPath, target: np.ndarray
     dist = float(rng.uniform(0.08, 0.3)) * vis_w
     walk = np.linspace(0.0, 1.0, len(cams))[:, None] * (right * sign * dist)[None]
     for i in (0, len(cams) // 2, len(cams) - 1):
-        (u, v), z = (a[0] for a in cams[i].project((target + path.subject_offsets[i] + walk[i])[None], W, H))
-        if z <= 0 or not (0.12 * W <= u <= 0.88 * W):
+        uv, z = cams[i].project((target + path.subject_offsets[i] + walk[i])[None], W, H)
+        if z[0] <= 0 or not (0.12 * W <= uv[0, 0] <= 0.88 * W):
             return None
     return walk
 

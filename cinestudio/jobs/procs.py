@@ -84,9 +84,3 @@ def resolved_device(device: str, device_class: str, gpu: bool | None = None) -> 
         return device
     return "cuda" if uses_gpu(device, device_class, gpu) else "cpu"
 
-
-def cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1

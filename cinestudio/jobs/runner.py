@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cinestudio.cpu_threads import usable_cpus
 from cinestudio.errors import UserInputError
 from cinestudio.jobs import service
 from cinestudio.jobs.kinds import get_kind
-from cinestudio.jobs.procs import WORKER_MODULE, cpu_count, gpu_available, resolved_device, uses_gpu
+from cinestudio.jobs.procs import WORKER_MODULE, gpu_available, resolved_device, uses_gpu
 from cinestudio.jobs.protocol import STDERR_NAME, decode
 from cinestudio.jobs.worker import DEFAULT_GRACE_S, EXIT_NOT_QUEUED
 from cinestudio.store import JobRecord, WorkspaceStore
@@ -61,7 +62,7 @@ def default_threads(cpu_slots: int, gpu: bool) -> int:
     cores a step with 2 threads took 10× longer than with 1."""
     if gpu:
         return 2
-    return max(1, (cpu_count() - 1) // max(1, cpu_slots))
+    return max(1, (usable_cpus() - 1) // max(1, cpu_slots))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,11 @@
 
 - ``PRAGMA busy_timeout`` (30 s): a writer waits for another process's write lock to go instead
   of failing at once with "database is locked";
-- ``PRAGMA journal_mode=WAL``: readers never block writers nor writers readers;
+- ``PRAGMA journal_mode=WAL``: readers never block writers nor writers readers. Switching a
+  new (still rollback-journal) file to WAL needs the write lock, and SQLite does not apply the
+  busy timeout to that switch: it fails with "database is locked" at once while another
+  connection holds the lock (e.g. a second process opening a brand-new workspace while the
+  first one switches it). `_enable_wal` retries it until the busy timeout has passed;
 - ``PRAGMA foreign_keys=ON`` (SQLite leaves foreign keys off unless asked, per connection);
 - ``PRAGMA synchronous=NORMAL``: durable across application crashes in WAL mode, and fast.
 
@@ -19,8 +23,9 @@ Migrations (Alembic, scripts in the repository's top-level ``db/`` folder, found
 `cinestudio.resources.PROJECT_ROOT` or the ``CINESTUDIO_MIGRATIONS`` environment variable) are
 applied when a database is opened. The upgrade runs inside one ``BEGIN IMMEDIATE`` transaction
 (SQLite has transactional DDL), so two processes opening a fresh workspace at once do not race:
-the second waits, then finds the schema at head. Developers can also run the ``alembic`` command
-with the ``alembic.ini`` at the repository root (see ``db/README.md``).
+the second waits (first for the WAL switch, then for the write lock), then finds the schema at
+head. Developers can also run the ``alembic`` command with the ``alembic.ini`` at the repository
+root (see ``db/README.md``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +50,7 @@ log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
 _READ_ONLY = "cinestudio_read_only"
+_SQLITE_BUSY = 5  # SQLite's primary result code (sqlite3.SQLITE_BUSY from Python 3.11)
 _MIGRATION_LOCK_ID = 0x43494E45  # any constant shared by every CineStudio process ("CINE")
 
 
@@ -63,6 +70,35 @@ def database_url(target: str | os.PathLike[str] | URL) -> URL:
     return URL.create("sqlite+pysqlite", database=os.fspath(Path(target).expanduser().resolve()))
 
 
+def _is_busy(exc: BaseException) -> bool:
+    """Whether a DB-API error is SQLITE_BUSY ("database is locked"), extended codes included."""
+    code = getattr(exc, "sqlite_errorcode", None)  # Python >= 3.11
+    if code is not None:
+        return code & 0xFF == _SQLITE_BUSY
+    return "database is locked" in str(exc)
+
+
+def _enable_wal(cursor: Any) -> str:
+    """``PRAGMA journal_mode = WAL``, retried while another connection holds the write lock.
+
+    A no-op once the file is in WAL mode. The switch from rollback-journal mode writes the file
+    header under the write lock, and SQLite fails it with SQLITE_BUSY at once rather than call
+    the busy handler, so we wait here, up to the busy timeout, like any other writer. Returns
+    the journal mode SQLite reports. Errors other than SQLITE_BUSY (not a database...) are raised
+    at once.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            return str(cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except Exception as exc:
+            if not _is_busy(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -73,7 +109,7 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys = ON")
             if engine.url.database not in (None, "", ":memory:"):
-                mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                mode = _enable_wal(cursor)
                 if str(mode).lower() != "wal":  # e.g. some network file systems
                     log.warning("SQLite refused WAL mode (journal_mode=%s) for %s", mode, engine.url)
             cursor.execute("PRAGMA synchronous = NORMAL")

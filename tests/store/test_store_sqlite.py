@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from cinestudio.errors import UserInputError
+from cinestudio.store import db as store_db
 from cinestudio.store import open_database, open_workspace
 from cinestudio.store import models as m
 
@@ -110,6 +113,51 @@ def test_write_sessions_take_the_write_lock_at_begin_and_others_wait(tmp_path):
             assert set(s.scalars(sa.select(m.Setting.key))) == {"first", "second"}
     finally:
         db.dispose()
+
+
+def _hold_write_lock_on_new_file(path):
+    """What a first process holds while it switches a brand-new file to WAL: the write lock on a
+    file still in rollback-journal mode (the switch itself is too quick to catch in the act)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    assert holder.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    return holder
+
+
+def test_opening_a_new_file_waits_while_another_connection_switches_it_to_wal(tmp_path):
+    """SQLite fails the WAL switch with "database is locked" at once, busy timeout or not, while
+    another connection holds the write lock; the second of two processes opening a brand-new
+    workspace at once hit that. Opening must wait for the lock instead."""
+    path = tmp_path / "ws" / "cinestudio.db"
+    holder = _hold_write_lock_on_new_file(path)
+    release = threading.Timer(0.5, holder.rollback)
+    start = time.monotonic()
+    release.start()
+    try:
+        db = open_database(path)
+    finally:
+        release.join()
+        holder.close()
+    try:
+        assert time.monotonic() - start >= 0.4, "it should have waited for the lock"
+        assert db.schema_revision() == db.head_revision()
+        assert _pragma(db, "journal_mode") == "wal"
+    finally:
+        db.dispose()
+
+
+def test_a_write_lock_held_past_the_busy_timeout_is_still_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_db, "BUSY_TIMEOUT_MS", 200)
+    path = tmp_path / "stuck.db"
+    holder = _hold_write_lock_on_new_file(path)
+    try:
+        start = time.monotonic()
+        with pytest.raises(UserInputError, match=r"not a usable database \(database is locked\)"):
+            open_database(path)
+        assert 0.15 <= time.monotonic() - start < 5
+    finally:
+        holder.close()
 
 
 @pytest.mark.parametrize("name", ["plan séquence 日本", "a#b?c%d", "with 'quote'"])

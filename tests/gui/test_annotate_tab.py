@@ -199,3 +199,23 @@ def test_typing_a_caption_is_not_taken_for_shortcuts(qtbot, tab, workspace):
     qtbot.waitUntil(lambda: not tab._pending, timeout=5000)
     lab, _ = stored(workspace, 1)
     assert lab.caption == "a slow pan" and lab.movements == ()
+
+
+def test_pre_labellers_that_disagree_are_shown_with_the_suggestion(qtbot, workspace, taxonomy, settings):
+    from cinestudio.gui.annotate.tab import AnnotateTab
+    from cinestudio.store import PrelabelSpec
+
+    with open_workspace(workspace) as store:   # clip 1 has motion's "pan left" at 0.9
+        store.prelabels.replace(1, "cameraclip", [PrelabelSpec("movement", "tracking", 0.6)])
+        store.prelabels.replace(2, "motion", [PrelabelSpec("movement", "static", 0.8)])
+        store.prelabels.replace(2, "cameraclip", [PrelabelSpec("movement", "static", 0.7)])
+    settings.setValue("annotate/annotator", "tess")
+    widget = AnnotateTab(workspace, taxonomy, settings=settings)
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitUntil(lambda: widget.row is not None and widget.row.id == 1, timeout=5000)
+    text = widget.panel.suggestion.text()
+    assert "Pan left" in text and "disagree" in text and "cameraclip says <b>Tracking</b> 60%" in text
+    widget.select_row(1)                     # both origins say static: no warning
+    qtbot.waitUntil(lambda: widget.row.id == 2, timeout=5000)
+    assert "Static" in widget.panel.suggestion.text() and "disagree" not in widget.panel.suggestion.text()

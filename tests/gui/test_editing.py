@@ -58,3 +58,28 @@ def test_a_movement_sequence_suggestion_is_offered_in_order():
     single = ClipRecord(1, 1, 0, 10, None, "collected", now, now,
                         prelabels=(pre(1, "tilt_up", 0.6, 0, False),))
     assert suggestions_of(single)["movement"].keys == ("tilt_up",)
+
+
+def test_origins_that_disagree_are_kept_beside_the_suggestion():
+    from datetime import datetime, timezone
+
+    from cinestudio.store import ClipRecord, PrelabelRecord
+
+    now = datetime.now(timezone.utc)
+
+    def pre(i, axis, key, conf, origin):
+        return PrelabelRecord(i, 1, axis, key, conf, origin, None, 0, {}, now)
+
+    clip = ClipRecord(1, 1, 0, 10, None, "collected", now, now,
+                      prelabels=(pre(1, "movement", "static", 0.7, "motion"),
+                                 pre(2, "movement", "tracking", 0.9, "cameraclip"),
+                                 pre(3, "framing", "close_up", 0.8, "cameraclip")))
+    s = suggestions_of(clip)
+    # the most confident origin is offered; the other one's differing verdict comes with it
+    assert s["movement"].keys == ("tracking",) and s["movement"].origin == "cameraclip"
+    assert s["movement"].dissent == (("motion", ("static",), 0.7),)
+    assert s["framing"].dissent == ()
+    agree = ClipRecord(1, 1, 0, 10, None, "collected", now, now,
+                       prelabels=(pre(1, "movement", "pan_left", 0.7, "motion"),
+                                  pre(2, "movement", "pan_left", 0.9, "cameraclip")))
+    assert suggestions_of(agree)["movement"].dissent == ()

@@ -69,12 +69,17 @@ class LabelState:
 
 @dataclass(frozen=True)
 class Suggestion:
-    """The best pre-label of one axis (for movement: the ordered keys of the best origin)."""
+    """The best pre-label of one axis (for movement: the ordered keys of the best origin), and
+    what the other origins say where it differs (`dissent`: (origin, keys, confidence), most
+    confident first). Pre-labellers that disagree mark a clip worth a careful look: CameraCLIP
+    and the motion estimator each fail in their own way (e.g. a still camera on a walking
+    subject, which CameraCLIP tends to call a tracking shot; see docs/cameraclip.md)."""
 
     axis: str
     keys: tuple[str, ...]
     confidence: float | None
     origin: str
+    dissent: tuple[tuple[str, tuple[str, ...], float | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,20 +151,24 @@ def suggestions_of(clip: ClipRecord) -> dict[str, Suggestion]:
         by_axis.setdefault(p.axis, {}).setdefault(p.origin, []).append(p)
     out: dict[str, Suggestion] = {}
     for axis, origins in by_axis.items():
-        best = None
+        offers = []   # (score, origin, keys, confidence) per origin
         for origin, preds in origins.items():
             preds = sorted(preds, key=lambda p: (p.rank, -(p.confidence or 0.0), p.id))
             top = preds[0]
+            if axis == "movement":
+                # ranks 0..n are a sequence only where the origin says so; otherwise the top
+                keys = [p.key for p in preds if (p.details or {}).get("sequence")] or [top.key]
+            else:
+                keys = [top.key]
             score = top.confidence if top.confidence is not None else -1.0
-            if best is None or score > best[0]:
-                if axis == "movement":
-                    # ranks 0..n are a sequence only where the origin says so; otherwise the top
-                    keys = [p.key for p in preds if (p.details or {}).get("sequence")] or [top.key]
-                else:
-                    keys = [top.key]
-                best = (score, Suggestion(axis, tuple(keys), top.confidence, origin))
-        if best is not None:
-            out[axis] = best[1]
+            offers.append((score, origin, tuple(keys), top.confidence))
+        if not offers:
+            continue
+        # the most confident origin wins; on a tie the one listed first (stable sort)
+        offers.sort(key=lambda o: -o[0])
+        _, origin, keys, confidence = offers[0]
+        dissent = tuple((o, k, c) for _, o, k, c in offers[1:] if k != keys)
+        out[axis] = Suggestion(axis, keys, confidence, origin, dissent)
     return out
 
 

@@ -241,7 +241,15 @@ class LabelPanel(QWidget):
             conf = f" <span style='color:gray'>{s.confidence:.0%}</span>" if s.confidence is not None else ""
             parts.append(f"<b>{names}</b>{conf}")
         origins = sorted({s.origin for s in sugg.values()})
-        self.suggestion.setText("Suggested: " + " · ".join(parts)
+        dissent = []
+        for axis in AXES:
+            s = sugg.get(axis)
+            for origin, keys, conf in (s.dissent if s is not None else ()):
+                names = " → ".join(self._name(axis, k) for k in keys)
+                dissent.append(f"{origin} says <b>{names}</b>" + (f" {conf:.0%}" if conf is not None else ""))
+        warning = (f"<br><span style='color:#b35900'>Pre-labellers disagree: {'; '.join(dissent)}"
+                   " — look closely</span>") if dissent else ""
+        self.suggestion.setText("Suggested: " + " · ".join(parts) + warning
                                 + f"<br><span style='color:gray; font-size:8pt'>from "
                                 f"{', '.join(origins)} — never saved unless you accept</span>")
         self.accept_button.setEnabled(self.state.empty or self.state != self._taken())

@@ -21,7 +21,7 @@ from cinestudio.camerasim import scene as sc
 from cinestudio.camerasim import textures as tx
 from cinestudio.camerasim.camera import (ADULT_HEIGHT_M, ANGLE_SPECS, FRAMING_VISIBLE_HEIGHT, KNOWN_MOVES, SCALE_MOVES,
                                          Camera, CameraPath, MoveParams, PathContext, angle_ok, apply_move,
-                                         camera_path, frame_subject, sample_move, scale_ratio)
+                                         camera_path, frame_subject, sample_move, scale_ratio, _horizontal_right)
 from cinestudio.camerasim.figures import random_style
 from cinestudio.camerasim.render import Renderer
 from cinestudio.errors import UnknownClassError, UserInputError
@@ -66,6 +66,12 @@ class ShotSpec:
     # (the camera follows the walk) nor rack focus ones: a subject walking out of the sharp centre
     # reads as a focus change, and static shots of walking people were then called rack focus.
     subject_walks: float = 0.0
+    # Share of the shots in which a stranger walks across the view at about the subject's distance
+    # (0 here): real footage is full of passers-by crossing a still background in focus, while the
+    # simulator's other walkers stay small and far behind the subject. Never in rack focus shots
+    # (something crossing the sharp centre reads as a focus change). Drawn from the shot's seed
+    # apart, so a shot's other draws stay as they were.
+    passers_by: float = 0.0
 
     @property
     def width(self) -> int:
@@ -112,6 +118,8 @@ def validate_spec(spec: ShotSpec) -> None:
         raise UserInputError(str(spec.fps), "fps must be positive")
     if not (0.0 <= spec.subject_walks <= 1.0):
         raise UserInputError(str(spec.subject_walks), "the share of walking subjects must be between 0 and 1")
+    if not (0.0 <= spec.passers_by <= 1.0):
+        raise UserInputError(str(spec.passers_by), "the share of shots with a passer-by must be between 0 and 1")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -617,6 +625,9 @@ def assemble_scene(rng: np.random.Generator, plan: ShotPlan) -> sc.Scene:
                                    "person walking", fade_point=base + np.array([0.0, 0.88 * st.height, 0.0])))
             desc["objects"].append("person walking")
 
+    if spec.passers_by > 0:
+        _add_passer_by(plan, light, groups, movers, desc, room)
+
     post = sc.make_post_fx(rng, tod)
     # the ground patch the clip sees: around the subject, out to a few times its distance
     reach = max(20.0, 4.0 * max(plan.subject_depth, 1.0) + 2.0 * max(c.position[1] for c in cams))
@@ -625,6 +636,49 @@ def assemble_scene(rng: np.random.Generator, plan: ShotPlan) -> sc.Scene:
     overlay = sc.ground_overlay(rng, groups, np.zeros(3), 2 * reach)
     return sc.Scene(plan.environment, light, sky, ground_levels, gtile, fog_col, float(fog_d), groups, movers, post,
                     room, subject_group, plan.subject_height, style, desc, window, overlay)
+
+
+def _add_passer_by(plan: ShotPlan, light, groups: list, movers: list, desc: dict, room) -> bool:
+    """In `plan.spec.passers_by` of the shots (not rack focus), a stranger walking across the view
+    at 0.8-2x the subject's distance (at least 1.5 m), mostly sideways, through the middle of the
+    frame half-way through the clip. Draws from its own generator (the shot's seed apart)."""
+    spec = plan.spec
+    prng = np.random.default_rng([spec.seed, 0xB1C])
+    if prng.random() >= spec.passers_by or any(m.kind == "rack_focus" for m in plan.path.moves):
+        return False
+    W, H = spec.width, spec.height
+    cams = plan.path.cameras
+    cam0 = cams[0]
+    sd = max(plan.subject_depth, 1.0)
+    seconds = spec.frames / spec.fps
+    right = _horizontal_right(cam0)
+    for _ in range(8):
+        pts = _in_view_points(prng, cam0, W, H, 1, max(1.5, 0.8 * sd), 2.0 * sd + 3.0, margin=0.8)
+        if not pts:
+            continue
+        a = prng.uniform(-0.35, 0.35) + (math.pi if prng.random() < 0.5 else 0.0)
+        c, s_ = math.cos(a), math.sin(a)
+        heading = np.array([c * right[0] - s_ * right[2], 0.0, s_ * right[0] + c * right[2]])
+        heading /= max(np.linalg.norm(heading), 1e-9)
+        vel = heading * prng.uniform(0.8, 1.6) * (0.5 if room is not None else 1.0)
+        base = pts[0] - vel * seconds / 2
+        end = pts[0] + vel * seconds / 2
+        if room is not None:
+            x0, x1, _, _, z0, z1 = room.bounds
+            if not all(x0 + 0.5 < q[0] < x1 - 0.5 and z0 + 0.5 < q[2] < z1 - 0.5 for q in (base, end)):
+                continue
+        if min(cam.depth_of(q) for cam in (cams[0], cams[-1]) for q in (base, end)) < 1.0:
+            continue  # would walk into (or behind) the camera
+        ppm = _ppm_for(cam0, W, pts[0], plan, hi=400.0)
+        poses, st, decals = sc.make_figure(prng, base, np.asarray(cam0.position), light, ppm, ppm * 1.2,
+                                           walk_dir=heading, poses=4,
+                                           need_top=_max_elevation(cams, base + np.array([0, 1.5, 0])) > 50.0)
+        movers.append(sc.Mover(vel, 1.4 * st.height / 1.75, phase0=float(prng.random())))
+        groups.append(sc.Group(poses, base + np.array([0.0, 0.9, 0.0]), decals, len(movers) - 1, False, "walker",
+                               "person passing by", fade_point=base + np.array([0.0, 0.88 * st.height, 0.0])))
+        desc["objects"].append("person passing by")
+        return True
+    return False
 
 
 def sky_window(cams, W: int, H: int, margin_deg: float = 4.0) -> sc.SkyWindow:
@@ -821,6 +875,23 @@ def move_contrast(spec: ShotSpec, plan: ShotPlan, scene: sc.Scene) -> float:
     first = r.render(scene, cams[0], 0, 0.0, offsets[0])[0].astype(np.float32)
     last = r.render(scene, cams[n], n, n / spec.fps, offsets[n])[0].astype(np.float32)
     return float(np.abs(first - last).mean())
+
+
+def background_contrast(spec: ShotSpec, plan: ShotPlan, scene: sc.Scene) -> float:
+    """How much the background (what the subject does not cover in the first or the last frame)
+    changes between them: mean absolute difference in grey levels (0-255), without grain; 0 when
+    the subject covers at least 90 % of the frame. In a tracking shot it is what shows the camera
+    travelling with the subject, which itself stays put."""
+    cams, offsets = plan.path.cameras, plan.path.subject_offsets
+    r = renderer_for(spec.width, spec.height)
+    n = len(cams) - 1
+    first, m0 = r.render(scene, cams[0], 0, 0.0, offsets[0], want_mask=True)
+    last, m1 = r.render(scene, cams[n], n, n / spec.fps, offsets[n], want_mask=True)
+    background = (m0 < 0.5) & (m1 < 0.5)
+    if background.mean() < 0.1:
+        return 0.0
+    diff = np.abs(first.astype(np.float32) - last.astype(np.float32)).mean(axis=-1)
+    return float(diff[background].mean())
 
 
 def zoom_dolly_contrast(spec: ShotSpec, plan: ShotPlan, scene: sc.Scene) -> float:

@@ -22,6 +22,12 @@ def simulate(
     subject_walks: float = typer.Option(0.15, "--subject-walks",
                                         help="Share of shots (not tracking or rack focus) whose subject walks across "
                                              "the frame on its own, 0-1 (0: none, as before December 2026)."),
+    passers_by: float = typer.Option(0.0, "--passers-by",
+                                     help="Share of shots (not rack focus) in which a stranger walks across the "
+                                          "view at about the subject's distance, 0-1."),
+    readable_tracking: bool = typer.Option(False, "--readable-tracking/--any-tracking",
+                                           help="Keep only tracking shots whose background visibly moves "
+                                                "(none at extreme close-up)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Render simulated clips with exact framing, angle and movement labels (resumes if interrupted)."""
@@ -29,7 +35,8 @@ def simulate(
 
     with progress_bar(True, "simulating") as bar:
         summary = simulate_dataset(out, per_class, seed, size=size, frames=frames, fps=fps, scheme=scheme,
-                                   progress=bar, crf=crf, subject_walks=subject_walks)
+                                   progress=bar, crf=crf, subject_walks=subject_walks,
+                                   passers_by=passers_by, readable_tracking=readable_tracking)
     if as_json:
         emit_json(summary)
         return

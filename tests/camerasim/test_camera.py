@@ -10,7 +10,7 @@ import pytest
 from cinestudio.camerasim.camera import (ANGLE_SPECS, FRAMING_VISIBLE_HEIGHT, Camera, MoveParams, PathContext,
                                          angle_ok, apply_move, frame_subject, rotation_c2w, scale_ratio,
                                          ypr_from_c2w)
-from cinestudio.camerasim.shot import ShotSpec, plan_shot
+from cinestudio.camerasim.shot import ShotSpec, assemble_scene, plan_shot, shot_rng
 from cinestudio.errors import UserInputError
 from cinestudio.taxonomy import load_taxonomy
 
@@ -195,3 +195,34 @@ def test_a_subject_walks_across_a_still_camera_and_stays_in_frame(framing):
     with pytest.raises(UserInputError):
         plan_shot(ShotSpec(framing, "eye_level", ["static"], frames=8, size=64, subject_walks=1.5),
                   np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("framing", ["medium_shot", "long_shot"])
+def test_a_passer_by_crosses_the_view_at_about_the_subjects_distance(framing):
+    """`passers_by`: a stranger walks mostly sideways through the view, half-way through the clip
+    in the frame's middle part, at 0.8-2x the subject's distance; never in a rack focus shot."""
+    crossed = 0
+    for seed in range(5):
+        spec = ShotSpec(framing, "eye_level", ["static"], frames=8, size=64, fps=8, seed=seed, passers_by=1.0)
+        rng = shot_rng(seed)
+        plan = plan_shot(spec, rng)
+        scene = assemble_scene(rng, plan)
+        groups = [g for g in scene.groups if g.name == "person passing by"]
+        if not groups:
+            continue
+        crossed += 1
+        cam = plan.path.cameras[0]
+        mover = scene.movers[groups[0].mover]
+        mid = groups[0].anchor + mover.offset(4, 0.5)
+        u, z = cam.project(mid[None], 64, 64)
+        assert 0.05 * 64 <= u[0, 0] <= 0.95 * 64 and z[0] > 0
+        assert 0.8 * max(plan.subject_depth, 1.0) - 1.0 <= cam.depth_of(mid) <= 2 * max(plan.subject_depth, 1.0) + 4
+        right = cam.c2w()[:, 0]
+        v = mover.velocity / np.linalg.norm(mover.velocity)
+        assert abs(float(np.dot(v, right))) > 0.8  # sideways across the view
+    assert crossed >= 3
+    spec = ShotSpec(framing, "eye_level", ["rack_focus"], frames=8, size=64, seed=0, passers_by=1.0)
+    rng = shot_rng(0)
+    assert not [g for g in assemble_scene(rng, plan_shot(spec, rng)).groups if g.name == "person passing by"]
+    with pytest.raises(UserInputError):
+        plan_shot(ShotSpec(framing, "eye_level", ["static"], frames=8, size=64, passers_by=1.5), np.random.default_rng(0))

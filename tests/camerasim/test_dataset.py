@@ -169,3 +169,43 @@ def test_cli_simulate_json_and_errors(tmp_path):
     bad = run_cli("simulate", str(tmp_path / "x"), "--per-class", "1", "--scheme", "nope", "--json")
     assert bad.returncode == 2 and bad.stdout == ""
     assert len(bad.stderr.strip().splitlines()) == 1 and bad.stderr.startswith("error: nope: ")
+
+
+def test_passers_by_are_an_option_recorded_with_the_set(tmp_path):
+    """`passers_by`: in that share of shots (not rack focus) a stranger walks across the view; the
+    scene description lists them and the folder's settings keep the share. The shot's own draws
+    stay as they were: the same clips, cameras and captions' classes as without."""
+    plain = simulate_dataset(tmp_path / "plain", per_class=2, seed=5, **SMALL)
+    crowd = simulate_dataset(tmp_path / "crowd", per_class=2, seed=5, passers_by=1.0, **SMALL)
+    assert plain["clips"] == crowd["clips"] == 40
+    recs = {k: [json.loads(x) for x in (tmp_path / k / LABELS).read_text(encoding="utf-8").splitlines()]
+            for k in ("plain", "crowd")}
+    passing = [r for r in recs["crowd"] if "person passing by" in r["scene"]["objects"]]
+    assert len(passing) >= 20 and all(r["movement"] != "rack_focus" for r in passing)
+    assert not [r for r in recs["plain"] if "person passing by" in r["scene"]["objects"]]
+    for a, b in zip(recs["plain"], recs["crowd"]):
+        assert (a["file"], a["seed"], a["trajectory"]) == (b["file"], b["seed"], b["trajectory"])
+    assert json.loads((tmp_path / "crowd" / "simulate.json").read_text())["passers_by"] == 1.0
+    with pytest.raises(UserInputError):  # the folder was made without passers-by
+        simulate_dataset(tmp_path / "plain", per_class=2, seed=5, passers_by=0.5, **SMALL)
+    with pytest.raises(UserInputError):
+        simulate_dataset(tmp_path / "bad", per_class=1, seed=5, passers_by=-0.1, **SMALL)
+
+
+def test_readable_tracking_keeps_tracking_shots_whose_background_moves(tmp_path):
+    """With `readable_tracking` no tracking shot is an extreme close-up (the face fills the frame:
+    nothing shows the camera travelling) and a tracking shot's background changes visibly
+    (`background_contrast`), which the labels record."""
+    plans = plan_dataset(20, seed=3, readable_tracking=True)
+    assert not [p for p in plans if p.framing == "extreme_close_up" and p.movement == "tracking"]
+    assert [p for p in plan_dataset(20, seed=3) if p.framing == "extreme_close_up" and p.movement == "tracking"]
+    counts = Counter(p.movement for p in plans)
+    assert max(counts.values()) - min(counts.values()) <= 2, counts
+    from cinestudio.camerasim.dataset import MIN_BACKGROUND_CONTRAST
+
+    scheme = tiny_scheme(tmp_path, movement=("static", "tracking"))
+    simulate_dataset(tmp_path / "t", per_class=3, seed=2, scheme=scheme, readable_tracking=True, size=48, frames=8, fps=8)
+    recs = [json.loads(x) for x in (tmp_path / "t" / LABELS).read_text(encoding="utf-8").splitlines()]
+    tracking = [r for r in recs if r["movement"] == "tracking"]
+    assert tracking and all(r["background_contrast"] >= MIN_BACKGROUND_CONTRAST for r in tracking)
+    assert not [r for r in recs if r["movement"] != "tracking" and "background_contrast" in r]

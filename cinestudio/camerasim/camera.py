@@ -537,7 +537,7 @@ def apply_move(cam: Camera, mv: MoveParams, s: float, ctx: PathContext) -> tuple
         return moved.replace(focus_m=max(0.05, cam.focus_m - (d0 - d1))), zero
     if k in ("truck_left", "truck_right"):
         sign = 1.0 if k == "truck_right" else -1.0
-        right = _horizontal_right(cam)
+        right = horizontal_right(cam)
         return cam.moved(right * sign * mv.amount * s), zero
     if k in ("pedestal_up", "pedestal_down"):
         sign = 1.0 if k == "pedestal_up" else -1.0
@@ -568,7 +568,7 @@ def apply_move(cam: Camera, mv: MoveParams, s: float, ctx: PathContext) -> tuple
         return cam.with_c2w(rot @ m).replace(position=tuple(float(v) for v in newp)), zero
     if k == "tracking":
         if mv.extra.get("lateral", True):
-            d = _horizontal_right(cam) * mv.extra.get("direction", 1.0)
+            d = horizontal_right(cam) * mv.extra.get("direction", 1.0)
         else:
             d = _horizontal_forward(cam) * mv.extra.get("direction", 1.0)
         delta = d * mv.amount * s
@@ -613,7 +613,8 @@ def _pan_rotation(angle: float, m: np.ndarray, cam: Camera) -> np.ndarray:
     return axis_rotation(m[:, 1], angle) @ m
 
 
-def _horizontal_right(cam: Camera) -> np.ndarray:
+def horizontal_right(cam: Camera) -> np.ndarray:
+    """The camera's right, level with the ground (its own right when it looks steeply down or up)."""
     m = cam.c2w()
     r = m[:, 0].copy()
     if abs(cam.pitch) > 60:
@@ -675,7 +676,7 @@ def camera_path(start: Camera, moves: list[MoveParams], frames: int, ctx: PathCo
     heading = None
     for mv in moves:
         if mv.kind == "tracking":
-            d = (_horizontal_right(start) if mv.extra.get("lateral", True) else _horizontal_forward(start))
+            d = (horizontal_right(start) if mv.extra.get("lateral", True) else _horizontal_forward(start))
             d = d * mv.extra.get("direction", 1.0)
             heading = _deg(math.atan2(d[0], d[2]))
     return CameraPath(cams, offsets, list(moves), heading)

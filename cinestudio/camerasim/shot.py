@@ -21,7 +21,7 @@ from cinestudio.camerasim import scene as sc
 from cinestudio.camerasim import textures as tx
 from cinestudio.camerasim.camera import (ADULT_HEIGHT_M, ANGLE_SPECS, FRAMING_VISIBLE_HEIGHT, KNOWN_MOVES, SCALE_MOVES,
                                          Camera, CameraPath, MoveParams, PathContext, angle_ok, apply_move,
-                                         camera_path, frame_subject, sample_move, scale_ratio, _horizontal_right)
+                                         camera_path, frame_subject, horizontal_right, sample_move, scale_ratio)
 from cinestudio.camerasim.figures import random_style
 from cinestudio.camerasim.render import Renderer
 from cinestudio.errors import UnknownClassError, UserInputError
@@ -651,7 +651,7 @@ def _add_passer_by(plan: ShotPlan, light, groups: list, movers: list, desc: dict
     cam0 = cams[0]
     sd = max(plan.subject_depth, 1.0)
     seconds = spec.frames / spec.fps
-    right = _horizontal_right(cam0)
+    right = horizontal_right(cam0)
     for _ in range(8):
         pts = _in_view_points(prng, cam0, W, H, 1, max(1.5, 0.8 * sd), 2.0 * sd + 3.0, margin=0.8)
         if not pts:

@@ -89,6 +89,9 @@ def clips_cmd(
     stage: str | None = typer.Option(None, "--stage", help=STAGE_HELP),
     annotator: str | None = typer.Option(None, "--annotator", help="Only clips this annotator labelled."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many clips."),
+    prelabels_disagree: bool = typer.Option(False, "--prelabels-disagree",
+                                            help="Only clips whose pre-labellers put different first "
+                                                 "choices on an axis (e.g. CameraCLIP against motion)."),
     as_json: bool = JsonOption,
 ) -> None:
     """List clips with their labels, pre-labels and verified label."""
@@ -96,7 +99,8 @@ def clips_cmd(
     from cinestudio.store import ClipFilter
 
     with _open() as store:
-        clips = list_clips(store, ClipFilter(stage=stage, annotator=annotator), limit=limit)
+        clips = list_clips(store, ClipFilter(stage=stage, annotator=annotator,
+                                              prelabels_disagree=prelabels_disagree or None), limit=limit)
         sources = {s.id: s for s in store.sources.all()} if clips else {}
     if as_json:
         emit_json([clip_dict(c, sources.get(c.source_id)) for c in clips])

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Select, exists, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from cinestudio.errors import UserInputError
 from cinestudio.store import models as m
@@ -77,6 +77,12 @@ def _apply_filter(query: Select[Any], f: ClipFilter) -> Select[Any]:
         if f.max_confidence is not None:
             cond.append(m.Prelabel.confidence <= f.max_confidence)
         query = query.where(exists().where(*cond))
+    if f.prelabels_disagree is not None:
+        first, other = aliased(m.Prelabel), aliased(m.Prelabel)
+        clash = exists().where(first.clip_id == m.Clip.id, other.clip_id == m.Clip.id, first.axis == other.axis,
+                               first.origin < other.origin, first.rank == 0, other.rank == 0,
+                               first.key != other.key)
+        query = query.where(clash if f.prelabels_disagree else ~clash)
     if f.min_annotators is not None:
         n_labels = (select(func.count()).select_from(m.Label)
                     .where(m.Label.clip_id == m.Clip.id).scalar_subquery())

@@ -63,7 +63,9 @@ class ClipFilter:
     - label_key: some human label of the clip uses this class key (framing, angle or a movement);
     - prelabel_key / prelabel_axis / min_confidence / max_confidence: the clip has a pre-label
       matching all of those given (e.g. max_confidence=0.5 for uncertain suggestions);
-    - min_annotators: clips with at least that many human labels (agreement, verify queue).
+    - min_annotators: clips with at least that many human labels (agreement, verify queue);
+    - prelabels_disagree: clips on which two pre-labellers (origins) put different first choices on
+      the same axis (e.g. CameraCLIP's tracking against the motion estimator's static).
     """
 
     stage: str | tuple[str, ...] | None = None
@@ -76,6 +78,7 @@ class ClipFilter:
     min_confidence: float | None = None
     max_confidence: float | None = None
     min_annotators: int | None = None
+    prelabels_disagree: bool | None = None
     ids: tuple[int, ...] | None = None
 
 

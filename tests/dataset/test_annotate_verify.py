@@ -176,3 +176,20 @@ def test_clip_dict_is_json_ready(store, clips):
     annotate_clip(store, clips[0], "ana", framing="close_up", angle="eye_level", movements="static")
     (clip,) = list_clips(store, stage="annotated")
     json.dumps(clip_dict(clip, store.sources.get(clip.source_id)))
+
+
+def test_cli_clips_whose_pre_labellers_disagree(tmp_path):
+    from cinestudio.store import PrelabelSpec, open_workspace
+
+    ws = tmp_path / "ws"
+    with open_workspace(ws) as store:
+        src, _ = store.sources.add(path="/v/a.mp4", content_sha256=sha("x"), size_bytes=1)
+        a, b = store.clips.add_many(src.id, [(0, 50), (50, 100)])
+        for clip, clip_says in ((a, "tracking"), (b, "static")):
+            store.prelabels.replace(clip.id, "motion", [PrelabelSpec("movement", "static", 0.8)])
+            store.prelabels.replace(clip.id, "cameraclip", [PrelabelSpec("movement", clip_says, 0.9)])
+    res = CliRunner().invoke(app, ["--workspace", str(ws), "clips", "--prelabels-disagree", "--json"])
+    assert res.exit_code == 0, res.output
+    assert [row["id"] for row in json.loads(res.stdout)] == [a.id]
+    res = CliRunner().invoke(app, ["--workspace", str(ws), "clips", "--prelabels-disagree"])
+    assert "tracking (cameraclip 0.90)" in res.stdout and "static (motion 0.80)" in res.stdout

@@ -122,7 +122,7 @@ def test_filters_narrow_the_list(qtbot, tab):
     assert tab.model.row_at(0).id == 4
     label.setCurrentIndex(0)
     conf = tab.filters.confidence
-    conf.setCurrentIndex(conf.count() - 1)          # confident pre-labels
+    conf.setCurrentIndex(conf.findText("Confident (≥ 80%)"))
     qtbot.waitUntil(lambda: tab.model.total == 1 and tab.model.rowCount() == 1, timeout=5000)
     assert tab.model.row_at(0).id == 1
 
@@ -219,3 +219,7 @@ def test_pre_labellers_that_disagree_are_shown_with_the_suggestion(qtbot, worksp
     widget.select_row(1)                     # both origins say static: no warning
     qtbot.waitUntil(lambda: widget.row.id == 2, timeout=5000)
     assert "Static" in widget.panel.suggestion.text() and "disagree" not in widget.panel.suggestion.text()
+    conf = widget.filters.confidence          # the list can show just the clips they disagree on
+    conf.setCurrentIndex(conf.findText("Pre-labellers disagree"))
+    qtbot.waitUntil(lambda: widget.model.total == 1 and widget.model.rowCount() == 1, timeout=5000)
+    assert widget.model.row_at(0).id == 1

@@ -246,6 +246,23 @@ def test_find_clips_by_stage_label_annotator_and_confidence(store, clip_ids):
         store.clips.ids(stage="done")
 
 
+def test_find_clips_whose_pre_labellers_disagree(store, clip_ids):
+    """Two origins with different first choices on one axis: a clip worth a careful look. The same
+    choice, one origin alone, or a difference in second choices is no disagreement."""
+    a, b, c = clip_ids
+    store.prelabels.replace(a, "motion", [PrelabelSpec("movement", "static", 0.8)])
+    store.prelabels.replace(a, "cameraclip", [PrelabelSpec("movement", "tracking", 0.9),
+                                              PrelabelSpec("framing", "wide", 0.9)])
+    store.prelabels.replace(b, "motion", [PrelabelSpec("movement", "pan_left", 0.8),
+                                          PrelabelSpec("movement", "zoom_in", 0.5, rank=1)])
+    store.prelabels.replace(b, "cameraclip", [PrelabelSpec("movement", "pan_left", 0.7),
+                                              PrelabelSpec("movement", "tracking", 0.2, rank=1)])
+    store.prelabels.replace(c, "cameraclip", [PrelabelSpec("movement", "tilt_up", 0.3)])
+    assert store.clips.ids(prelabels_disagree=True) == [a]
+    assert store.clips.ids(prelabels_disagree=False) == [b, c]
+    assert store.clips.ids(ClipFilter(prelabels_disagree=True, stage="annotated")) == []
+
+
 def test_set_stage_is_audited(store, clip_ids):
     store.clips.set_stage(clip_ids[0], "rejected", actor="rita", reason="duplicate")
     (entry,) = store.audit.find(entity_type="clip", action="stage")

@@ -1,4 +1,5 @@
-"""The clip list's filters: stage, label, annotator, pre-label confidence → a `ClipFilter`."""
+"""The clip list's filters: stage, label, annotator, pre-labels (confidence, disagreement) → a
+`ClipFilter`."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ CONFIDENCE_CHOICES: tuple[tuple[str, float | None, float | None], ...] = (
     ("Unsure (< 80%)", None, 0.7999),
     ("Confident (≥ 80%)", 0.8, None),
 )
+DISAGREE = "\x00disagree"  # pre-label choice: pre-labellers put different first choices on an axis
 
 
 def _combo(name: str, tip: str) -> QComboBox:
@@ -41,9 +43,11 @@ class FilterBar(QWidget):
             self.stage.addItem(st.capitalize(), st)
         self.label = _combo("filter-label", "Clips some annotator labelled with this class")
         self.annotator = _combo("filter-annotator", "Clips labelled (or not yet) by an annotator")
-        self.confidence = _combo("filter-confidence", "Clips with a pre-label of this confidence")
+        self.confidence = _combo("filter-confidence", "Clips with a pre-label of this confidence, or whose "
+                                 "pre-labellers disagree (worth a careful look)")
         for text, lo, hi in CONFIDENCE_CHOICES:
             self.confidence.addItem(text, (lo, hi))
+        self.confidence.addItem("Pre-labellers disagree", DISAGREE)
         self.set_taxonomy(taxonomy)
         self.set_annotators([])
         grid = QGridLayout(self)
@@ -115,10 +119,12 @@ class FilterBar(QWidget):
             unlabelled_by = self.me or "\x00nobody"
         elif who:
             annotator = who
-        lo, hi = self.confidence.currentData() or (None, None)
+        pre = self.confidence.currentData()
+        disagree = True if pre == DISAGREE else None
+        lo, hi = (None, None) if pre == DISAGREE else (pre or (None, None))
         return ClipFilter(stage=self.stage.currentData(), label_key=self.label.currentData(),
                           annotator=annotator, unlabelled_by=unlabelled_by,
-                          min_confidence=lo, max_confidence=hi)
+                          min_confidence=lo, max_confidence=hi, prelabels_disagree=disagree)
 
     def is_default(self) -> bool:
         return all(box.currentIndex() == 0 for box in

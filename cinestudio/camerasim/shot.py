@@ -877,21 +877,59 @@ def move_contrast(spec: ShotSpec, plan: ShotPlan, scene: sc.Scene) -> float:
     return float(np.abs(first - last).mean())
 
 
-def background_contrast(spec: ShotSpec, plan: ShotPlan, scene: sc.Scene) -> float:
-    """How much the background (what the subject does not cover in the first or the last frame)
-    changes between them: mean absolute difference in grey levels (0-255), without grain; 0 when
-    the subject covers at least 90 % of the frame. In a tracking shot it is what shows the camera
-    travelling with the subject, which itself stays put."""
+def picture_motion(spec: ShotSpec, plan: ShotPlan, scene: sc.Scene, gap: int = 2) -> float:
+    """How fast the picture's dominant, textured part moves mid-clip, per frame, as a fraction of
+    the frame width: the larger of the translation and half the scale change of a robust similarity
+    fit to the dense optical flow between two frames `gap` apart, each pixel weighted by how
+    textured it is. In a tracking shot it is what shows the camera travelling: where a sharp
+    subject that stays put outweighs a soft background, it is ~0 and the shot looks like a still
+    camera on someone moving."""
     cams, offsets = plan.path.cameras, plan.path.subject_offsets
-    r = renderer_for(spec.width, spec.height)
     n = len(cams) - 1
-    first, m0 = r.render(scene, cams[0], 0, 0.0, offsets[0], want_mask=True)
-    last, m1 = r.render(scene, cams[n], n, n / spec.fps, offsets[n], want_mask=True)
-    background = (m0 < 0.5) & (m1 < 0.5)
-    if background.mean() < 0.1:
+    if n < 1:
         return 0.0
-    diff = np.abs(first.astype(np.float32) - last.astype(np.float32)).mean(axis=-1)
-    return float(diff[background].mean())
+    gap = min(gap, n)
+    a = max(0, (n - gap) // 2)
+    r = renderer_for(spec.width, spec.height)
+    grey = [cv2.cvtColor(r.render(scene, cams[i], i, i / spec.fps, offsets[i])[0], cv2.COLOR_RGB2GRAY)
+            for i in (a, a + gap)]
+    flow = cv2.calcOpticalFlowFarneback(grey[0], grey[1], None, 0.5, 3, 9, 3, 5, 1.1, 0).astype(np.float64)
+    h, w = grey[0].shape
+    g = grey[0].astype(np.float32)
+    weight = np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1)).ravel().astype(np.float64)
+    weight = np.minimum(weight, np.percentile(weight, 90)) + 1e-3
+    fit = _robust_similarity(flow / (w * gap), weight, h, w)
+    return float(max(math.hypot(fit[0], fit[1]), 0.5 * abs(fit[2])))
+
+
+def _robust_similarity(flow: np.ndarray, weight: np.ndarray, h: int, w: int, tol: float = 0.004) -> np.ndarray:
+    """(dx, dy, scale rate, rotation) of the motion most of the weighted flow agrees with: the best
+    of three starts (still, weighted least squares, median shift) by weighted inliers, refined by a
+    few Tukey-weighted least-squares steps. Flow and results in frame widths."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    x, y = ((xx - (w - 1) / 2) / w).ravel(), ((yy - (h - 1) / 2) / w).ravel()
+    one, zero = np.ones_like(x), np.zeros_like(x)
+    design = np.concatenate([np.stack([one, zero, x, -y], 1), np.stack([zero, one, y, x], 1)])
+    u, v = flow[..., 0].ravel(), flow[..., 1].ravel()
+    uv = np.concatenate([u, v])
+
+    def solve(wts: np.ndarray) -> np.ndarray:
+        root = np.sqrt(np.concatenate([wts, wts]))
+        return np.linalg.lstsq(design * root[:, None], uv * root, rcond=None)[0]
+
+    def errors(fit: np.ndarray) -> np.ndarray:
+        res = (uv - design @ fit).reshape(2, -1)
+        return np.hypot(res[0], res[1])
+
+    starts = [np.zeros(4), solve(weight), np.array([np.median(u), np.median(v), 0.0, 0.0])]
+    fit = max(starts, key=lambda f: float((weight * (errors(f) < tol)).sum()))
+    for _ in range(4):
+        e = errors(fit)
+        tukey = np.where(e < 2.5 * tol, (1 - (e / (2.5 * tol)) ** 2) ** 2, 0.0) * weight
+        if tukey.sum() < 1e-9:
+            break
+        fit = solve(tukey)
+    return fit
 
 
 def zoom_dolly_contrast(spec: ShotSpec, plan: ShotPlan, scene: sc.Scene) -> float:

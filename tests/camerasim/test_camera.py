@@ -10,7 +10,7 @@ import pytest
 from cinestudio.camerasim.camera import (ANGLE_SPECS, FRAMING_VISIBLE_HEIGHT, Camera, MoveParams, PathContext,
                                          angle_ok, apply_move, frame_subject, rotation_c2w, scale_ratio,
                                          ypr_from_c2w)
-from cinestudio.camerasim.shot import ShotSpec, assemble_scene, plan_shot, shot_rng
+from cinestudio.camerasim.shot import ShotSpec, assemble_scene, picture_motion, plan_shot, shot_rng
 from cinestudio.errors import UserInputError
 from cinestudio.taxonomy import load_taxonomy
 
@@ -226,3 +226,16 @@ def test_a_passer_by_crosses_the_view_at_about_the_subjects_distance(framing):
     assert not [g for g in assemble_scene(rng, plan_shot(spec, rng)).groups if g.name == "person passing by"]
     with pytest.raises(UserInputError):
         plan_shot(ShotSpec(framing, "eye_level", ["static"], frames=8, size=64, passers_by=1.5), np.random.default_rng(0))
+
+
+def test_picture_motion_is_still_for_a_still_camera_and_moves_with_a_pan():
+    """`picture_motion` (frame widths per frame, robust to a small moving part): ~0 for a tripod
+    shot, about the pan's rate for a pan."""
+    def motion(move):
+        spec = ShotSpec("long_shot", "eye_level", [move], frames=16, size=64, fps=8, seed=4)
+        rng = shot_rng(4)
+        plan = plan_shot(spec, rng)
+        return picture_motion(spec, plan, assemble_scene(rng, plan))
+
+    assert motion("static") < 0.0005
+    assert motion("pan_left") > 0.004

@@ -398,6 +398,7 @@ def fbm_1d_px(rng, n: int, cells: float) -> np.ndarray:
 
 def _shade_head(c: _Canvas, rng, style: FigureStyle, cy: float, x0: float = 0.0) -> Sprite:
     hair = _hair_mask(c, style)
+    hat = _colour_mask(c, style.hat_colour) if style.hair_style == "hat" else None
     img = c.img.astype(np.float32) / 255.0
     h, w = img.shape[:2]
     H = style.height
@@ -412,11 +413,44 @@ def _shade_head(c: _Canvas, rng, style: FigureStyle, cy: float, x0: float = 0.0)
     mult = (shade * (0.95 + 0.1 * noise)).astype(np.float32)
     if hair.any():
         mult *= 1.0 + hair * (_hair_streaks(rng, h, w) - 1.0)
+    if hat is not None and hat.any():
+        mult *= 1.0 + hat * (_hat_texture(style, h, w, c.ppm) - 1.0)
     planes = list(cv2.split(img))
     for pc in planes[:3]:
         pc *= mult
         np.minimum(pc, planes[3], out=pc)
     return Sprite(cv2.merge(planes), c.w_m, c.h_m, c.b_m)
+
+
+def _hat_texture(style: FigureStyle, h: int, w: int, ppm: float, radial_centre: tuple[float, float] | None = None
+                 ) -> np.ndarray:
+    """A brightness multiplier for a hat's cloth: felt grain a few millimetres across and, seen from
+    above (`radial_centre`, pixels), the stitched seams of six panels and a button. A flat-coloured
+    crown filled the frame of overhead close-ups, where no pan, tilt or tracking could be seen.
+    Drawn from the hat's own colour, so the figure's other random draws stay as they were."""
+    grng = np.random.default_rng([int(v * 255) for v in style.hat_colour] + [0x4A7])
+    nh, nw = min(h, 256), min(w, 256)
+    cells = min(h, w) / max(1.0, 0.012 * ppm)  # lattice cells across the smaller side: ~12 mm each
+    grain = value_noise(grng, nh, nw, cells=float(np.clip(cells, 2.0, min(nh, nw) / 2)), octaves=3, persistence=0.6)
+    if (nh, nw) != (h, w):
+        grain = cv2.resize(grain, (w, h), interpolation=cv2.INTER_LINEAR)
+    mult = 0.8 + 0.4 * grain
+    if radial_centre is not None:
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        dx, dy = xx - radial_centre[0], yy - radial_centre[1]
+        r_px = np.hypot(dx, dy)
+        ang = np.arctan2(dy, dx) * np.float32(6 / (2 * np.pi))
+        seam_px = np.abs(ang - np.round(ang)) * np.float32(2 * np.pi / 6) * r_px  # distance to the nearest seam
+        mult *= 1.0 - 0.4 * (seam_px < max(1.0, 0.003 * ppm))
+        mult *= 1.0 - 0.35 * (r_px < max(1.5, 0.009 * ppm))
+    return mult.astype(np.float32)
+
+
+def _colour_mask(c: _Canvas, rgb) -> np.ndarray:
+    r, g, b, _ = _Canvas.col(rgb)
+    lo = np.array([max(r - 3, 0), max(g - 3, 0), max(b - 3, 0), 1], np.uint8)
+    hi = np.array([min(r + 3, 255), min(g + 3, 255), min(b + 3, 255), 255], np.uint8)
+    return cv2.inRange(c.img, lo, hi).astype(np.float32) * np.float32(1.0 / 255.0)
 
 
 def draw_top(style: FigureStyle, rng: np.random.Generator, ppm: float) -> Sprite:
@@ -440,7 +474,17 @@ def draw_top(style: FigureStyle, rng: np.random.Generator, ppm: float) -> Sprite
         c.ellipse(0, 0.055 * H, 0.008 * H, 0.008 * H, style.skin)  # nose tip
     empty = np.zeros((c.H, c.W), np.uint8)
     hair = _hair_mask(c, style) if style.hair_style not in ("bald", "hat") else None
+    hat = None
+    if style.hair_style == "hat":
+        hat = _colour_mask(c, style.hat_colour) + _colour_mask(c, tuple(v * 0.85 for v in style.hat_colour))
     sprite = _finish(c, rng, style, empty, 0.0, 0.2 * b)
+    if hat is not None and hat.any():
+        centre = c.p(0.0, 0.0)
+        mult = 1.0 + np.minimum(hat, 1.0) * (_hat_texture(style, c.H, c.W, c.ppm, (centre[0] / SCALE, centre[1] / SCALE)) - 1.0)
+        planes = list(cv2.split(sprite.rgba))
+        for pc in planes[:3]:
+            pc *= mult
+        sprite = Sprite(cv2.merge(planes), sprite.width, sprite.height, sprite.bottom)
     if hair is not None and hair.any():
         crown = c.p(0.0, -0.012 * H)
         streaks = _hair_streaks(rng, c.H, c.W, (crown[0] / SCALE, crown[1] / SCALE))

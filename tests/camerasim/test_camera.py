@@ -158,6 +158,25 @@ def test_shake_moves_a_near_subject_against_the_far_background():
     assert 1.0 < np.median(wobbles) < 2.5, wobbles
 
 
+def test_a_hand_held_extreme_close_up_drifts_no_more_than_a_close_up():
+    """The hand's drift is measured against the subject's size: four centimetres across a 10 cm
+    slice of face jumped the picture by a fifth of the frame between sampled frames and hid the
+    move; an extreme close-up now wobbles about as much as a close-up."""
+    def jump(framing, seed):
+        def plan(shake):
+            spec = ShotSpec(framing, "eye_level", ["static"], frames=16, size=64, seed=seed, shake=shake)
+            return plan_shot(spec, np.random.default_rng(seed))
+        steady, shaky = plan(0.0), plan(0.5)
+        uv = np.array([cam.project(steady.target[None], 64, 64)[0][0] for cam in shaky.path.cameras])
+        return np.abs(uv[2:] - uv[:-2]).max()  # CameraCLIP samples every other frame of 16
+
+    ecu = np.median([jump("extreme_close_up", s) for s in range(8)])
+    cu = np.median([jump("close_up", s) for s in range(8)])
+    medium = np.median([jump("medium_shot", s) for s in range(8)])
+    assert ecu < 1.3 * cu and ecu < 8.0, (ecu, cu)
+    assert 1.5 < medium < 4.0  # wider shots keep their drift (and its parallax)
+
+
 def test_an_extreme_long_tracking_shot_always_has_someone_to_follow():
     """A quarter of extreme long shots show no one; a tracking shot without a subject would be a
     truck labelled tracking."""

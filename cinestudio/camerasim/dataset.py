@@ -77,9 +77,14 @@ SHAKE_RANGE = (0.15, 0.5)
 #: docs/cameraclip.md, ninth session).
 MIN_PICTURE_MOTION = 0.002
 _UNREADABLE_TRACKING = {("extreme_close_up", "tracking")}
+#: On by default since the tenth session: trained on it (with the hand-held and hat fixes), three
+#: CameraCLIP seeds beat the earlier default's two on every simulated test set (movement, mean
+#: +0.006 to +0.026) and held real camera-only moves (mean 0.919 against 0.923); see
+#: docs/cameraclip.md.
+DEFAULT_READABLE_TRACKING = True
 
 
-def _compatible(values: dict[str, str], readable_tracking: bool = False) -> bool:
+def _compatible(values: dict[str, str], readable_tracking: bool = DEFAULT_READABLE_TRACKING) -> bool:
     pair = (values.get("framing"), values.get("movement"))
     return pair not in _INDISTINCT and not (readable_tracking and pair in _UNREADABLE_TRACKING)
 
@@ -117,7 +122,7 @@ def _scheme_keys(scheme: str) -> dict[str, list[str]]:
 
 
 def plan_dataset(per_class: int, seed: int, scheme: str = "cinematic2k",
-                 readable_tracking: bool = False) -> list[ClipPlan]:
+                 readable_tracking: bool = DEFAULT_READABLE_TRACKING) -> list[ClipPlan]:
     """The clips of a dataset: each class of each axis is the target of `per_class` clips."""
     if per_class < 1:
         raise UserInputError(str(per_class), "--per-class must be at least 1")
@@ -152,7 +157,7 @@ def plan_dataset(per_class: int, seed: int, scheme: str = "cinematic2k",
 
 
 def render_clip(plan: ClipPlan, frames: int, size: int, fps: float, tries: int = 6, subject_walks: float = 0.0,
-                passers_by: float = 0.0, readable_tracking: bool = False):
+                passers_by: float = 0.0, readable_tracking: bool = DEFAULT_READABLE_TRACKING):
     """Render a planned clip. A clip whose label the picture could not support is drawn again
     from derived seeds, deterministically: a camera path that cannot stay inside its classes
     (rare, for near-contradictory combinations such as a worm's-eye pedestal in an extreme long
@@ -247,7 +252,7 @@ def simulate_dataset(out_dir: str | os.PathLike[str], per_class: int, seed: int,
                      fps: float = 8, scheme: str = "cinematic2k", progress: ProgressFn | None = None,
                      should_stop: StopFn | None = None, crf: int = 0,
                      subject_walks: float = DEFAULT_SUBJECT_WALKS, passers_by: float = 0.0,
-                     readable_tracking: bool = False) -> dict:
+                     readable_tracking: bool = DEFAULT_READABLE_TRACKING) -> dict:
     """Render a labelled dataset into `out_dir`; returns a summary
     ``{"out", "clips", "labels", "per_class_counts"}``.
 

@@ -25,9 +25,10 @@ def simulate(
     passers_by: float = typer.Option(0.0, "--passers-by",
                                      help="Share of shots (not rack focus) in which a stranger walks across the "
                                           "view at about the subject's distance, 0-1."),
-    readable_tracking: bool = typer.Option(False, "--readable-tracking/--any-tracking",
-                                           help="Keep only tracking shots whose background visibly moves "
-                                                "(none at extreme close-up)."),
+    readable_tracking: bool = typer.Option(True, "--readable-tracking/--any-tracking",
+                                           help="Keep only tracking shots whose picture visibly travels, none at "
+                                                "extreme close-up (the default); --any-tracking: as before "
+                                                "December 2026's tenth session."),
     as_json: bool = JsonOption,
 ) -> None:
     """Render simulated clips with exact framing, angle and movement labels (resumes if interrupted)."""

@@ -78,9 +78,8 @@ SHAKE_RANGE = (0.15, 0.5)
 MIN_PICTURE_MOTION = 0.002
 _UNREADABLE_TRACKING = {("extreme_close_up", "tracking")}
 #: On by default since the tenth session: trained on it (with the hand-held and hat fixes), three
-#: CameraCLIP seeds beat the earlier default's two on every simulated test set (movement, mean
-#: +0.006 to +0.026) and held real camera-only moves (mean 0.919 against 0.923); see
-#: docs/cameraclip.md.
+#: CameraCLIP seeds beat the earlier default's three on every simulated test set (movement, mean
+#: +0.01 to +0.03), real camera-only moves 0.919 against 0.927 on the mean; see docs/cameraclip.md.
 DEFAULT_READABLE_TRACKING = True
 
 

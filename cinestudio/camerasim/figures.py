@@ -365,12 +365,8 @@ def draw_head(style: FigureStyle, rng: np.random.Generator, ppm: float, view: st
 
 
 def _hair_mask(c: _Canvas, style: FigureStyle) -> np.ndarray:
-    """Pixels painted in the hair colour (hair, beard), found by colour key on the canvas."""
-    r, g, b, _ = _Canvas.col(style.hair)
-    lo = np.array([max(r - 3, 0), max(g - 3, 0), max(b - 3, 0), 1], np.uint8)
-    hi = np.array([min(r + 3, 255), min(g + 3, 255), min(b + 3, 255), 255], np.uint8)
-    m = cv2.inRange(c.img, lo, hi)
-    return m.astype(np.float32) * np.float32(1.0 / 255.0)
+    """Pixels painted in the hair colour (hair, beard)."""
+    return _colour_mask(c, style.hair)
 
 
 def _hair_streaks(rng, h: int, w: int, radial_centre: tuple[float, float] | None = None) -> np.ndarray:
@@ -447,6 +443,7 @@ def _hat_texture(style: FigureStyle, h: int, w: int, ppm: float, radial_centre: 
 
 
 def _colour_mask(c: _Canvas, rgb) -> np.ndarray:
+    """Pixels painted in colour `rgb` (0-1), found by colour key on the canvas: 0 or 1 each."""
     r, g, b, _ = _Canvas.col(rgb)
     lo = np.array([max(r - 3, 0), max(g - 3, 0), max(b - 3, 0), 1], np.uint8)
     hi = np.array([min(r + 3, 255), min(g + 3, 255), min(b + 3, 255), 255], np.uint8)

@@ -565,9 +565,7 @@ def assemble_scene(rng: np.random.Generator, plan: ShotPlan) -> sc.Scene:
             groups.append(sc.Group([[layer]], centre, [], None, False, "foreground", "foliage"))
             desc["objects"].append("foreground foliage")
         else:
-            inside = room is None or (room.bounds[0] + 0.3 < p[0] < room.bounds[1] - 0.3 and
-                                      room.bounds[4] + 0.3 < p[2] < room.bounds[5] - 0.3)
-            if 0.2 < p[1] < 25 and inside:
+            if 0.2 < p[1] < 25 and _inside_room(room, p, 0.3):
                 base = np.array([p[0], 0.0, p[2]])
                 ppm = _ppm_for(cam0, W, base, plan)
                 if p[1] < 1.4:
@@ -591,10 +589,8 @@ def assemble_scene(rng: np.random.Generator, plan: ShotPlan) -> sc.Scene:
         r = radius_around * math.sqrt(rng.uniform(0.05, 1.0))
         pts.append(np.array([math.cos(a) * r, 0.0, math.sin(a) * r]))
     for base in pts:
-        if room is not None:
-            x0, x1, _, _, z0, z1 = room.bounds
-            if not (x0 + 0.5 < base[0] < x1 - 0.5 and z0 + 0.5 < base[2] < z1 - 0.5):
-                continue
+        if not _inside_room(room, base, 0.5):
+            continue
         kind = _pick_kind(rng, indoor)
         ppm = _ppm_for(cam0, W, base, plan)
         _add_object(rng, groups, movers, desc, kind, base, cam0, light, ppm, plan, indoor)
@@ -605,10 +601,8 @@ def assemble_scene(rng: np.random.Generator, plan: ShotPlan) -> sc.Scene:
     # people walking by (behind the subject)
     if rng.random() < 0.35:
         for base in _in_view_points(rng, cam0, W, H, int(rng.integers(1, 3)), sd + 3.0, sd * 4 + 15, margin=1.0):
-            if room is not None:
-                x0, x1, _, _, z0, z1 = room.bounds
-                if not (x0 + 1 < base[0] < x1 - 1 and z0 + 1 < base[2] < z1 - 1):
-                    continue
+            if not _inside_room(room, base, 1.0):
+                continue
             a = rng.uniform(0, 2 * math.pi)
             vel = np.array([math.cos(a), 0.0, math.sin(a)]) * rng.uniform(0.6, 1.5)
             if room is not None:
@@ -616,14 +610,8 @@ def assemble_scene(rng: np.random.Generator, plan: ShotPlan) -> sc.Scene:
             end = base + vel * spec.frames / spec.fps
             if _too_prominent(plan, base, 0.3, 1.9, True) or _too_prominent(plan, end, 0.3, 1.9, True):
                 continue
-            ppm = _ppm_for(cam0, W, base, plan, hi=200.0)
-            poses, st, decals = sc.make_figure(rng, base, np.asarray(cam0.position), light, ppm, ppm * 1.2,
-                                               walk_dir=vel / np.linalg.norm(vel), poses=4,
-                                               need_top=_max_elevation(cams, base + np.array([0, 1.5, 0])) > 50.0)
-            movers.append(sc.Mover(vel, 1.4 * st.height / 1.75, phase0=float(rng.random())))
-            groups.append(sc.Group(poses, base + np.array([0.0, 0.9, 0.0]), decals, len(movers) - 1, False, "walker",
-                                   "person walking", fade_point=base + np.array([0.0, 0.88 * st.height, 0.0])))
-            desc["objects"].append("person walking")
+            _add_walker(rng, base, vel, vel / np.linalg.norm(vel), _ppm_for(cam0, W, base, plan, hi=200.0), cams,
+                        light, groups, movers, desc, "person walking")
 
     if spec.passers_by > 0:
         _add_passer_by(plan, light, groups, movers, desc, room)
@@ -663,22 +651,34 @@ def _add_passer_by(plan: ShotPlan, light, groups: list, movers: list, desc: dict
         vel = heading * prng.uniform(0.8, 1.6) * (0.5 if room is not None else 1.0)
         base = pts[0] - vel * seconds / 2
         end = pts[0] + vel * seconds / 2
-        if room is not None:
-            x0, x1, _, _, z0, z1 = room.bounds
-            if not all(x0 + 0.5 < q[0] < x1 - 0.5 and z0 + 0.5 < q[2] < z1 - 0.5 for q in (base, end)):
-                continue
+        if not (_inside_room(room, base, 0.5) and _inside_room(room, end, 0.5)):
+            continue
         if min(cam.depth_of(q) for cam in (cams[0], cams[-1]) for q in (base, end)) < 1.0:
             continue  # would walk into (or behind) the camera
-        ppm = _ppm_for(cam0, W, pts[0], plan, hi=400.0)
-        poses, st, decals = sc.make_figure(prng, base, np.asarray(cam0.position), light, ppm, ppm * 1.2,
-                                           walk_dir=heading, poses=4,
-                                           need_top=_max_elevation(cams, base + np.array([0, 1.5, 0])) > 50.0)
-        movers.append(sc.Mover(vel, 1.4 * st.height / 1.75, phase0=float(prng.random())))
-        groups.append(sc.Group(poses, base + np.array([0.0, 0.9, 0.0]), decals, len(movers) - 1, False, "walker",
-                               "person passing by", fade_point=base + np.array([0.0, 0.88 * st.height, 0.0])))
-        desc["objects"].append("person passing by")
+        _add_walker(prng, base, vel, heading, _ppm_for(cam0, W, pts[0], plan, hi=400.0), cams, light, groups, movers,
+                    desc, "person passing by")
         return True
     return False
+
+
+def _inside_room(room, p, margin: float) -> bool:
+    """Whether ground point `p` is at least `margin` metres inside the room's walls (always, outdoors)."""
+    if room is None:
+        return True
+    x0, x1, _, _, z0, z1 = room.bounds
+    return bool(x0 + margin < p[0] < x1 - margin and z0 + margin < p[2] < z1 - margin)
+
+
+def _add_walker(rng, base, vel, walk_dir, ppm: float, cams, light, groups: list, movers: list, desc: dict,
+                label: str) -> None:
+    """A figure walking from `base` at `vel` (m/s) through the clip, described as `label`."""
+    poses, st, decals = sc.make_figure(rng, base, np.asarray(cams[0].position), light, ppm, ppm * 1.2,
+                                       walk_dir=walk_dir, poses=4,
+                                       need_top=_max_elevation(cams, base + np.array([0, 1.5, 0])) > 50.0)
+    movers.append(sc.Mover(vel, 1.4 * st.height / 1.75, phase0=float(rng.random())))
+    groups.append(sc.Group(poses, base + np.array([0.0, 0.9, 0.0]), decals, len(movers) - 1, False, "walker",
+                           label, fade_point=base + np.array([0.0, 0.88 * st.height, 0.0])))
+    desc["objects"].append(label)
 
 
 def sky_window(cams, W: int, H: int, margin_deg: float = 4.0) -> sc.SkyWindow:

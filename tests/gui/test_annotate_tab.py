@@ -220,6 +220,6 @@ def test_pre_labellers_that_disagree_are_shown_with_the_suggestion(qtbot, worksp
     qtbot.waitUntil(lambda: widget.row.id == 2, timeout=5000)
     assert "Static" in widget.panel.suggestion.text() and "disagree" not in widget.panel.suggestion.text()
     conf = widget.filters.confidence          # the list can show just the clips they disagree on
-    conf.setCurrentIndex(conf.findText("Pre-labellers disagree"))
+    conf.setCurrentIndex(conf.findText("Disagree"))
     qtbot.waitUntil(lambda: widget.model.total == 1 and widget.model.rowCount() == 1, timeout=5000)
     assert widget.model.row_at(0).id == 1

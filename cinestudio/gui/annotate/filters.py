@@ -47,7 +47,10 @@ class FilterBar(QWidget):
                                  "pre-labellers disagree (worth a careful look)")
         for text, lo, hi in CONFIDENCE_CHOICES:
             self.confidence.addItem(text, (lo, hi))
-        self.confidence.addItem("Pre-labellers disagree", DISAGREE)
+        # short, to fit the narrow box unelided; the item's tooltip says it in full
+        self.confidence.addItem("Disagree", DISAGREE)
+        self.confidence.setItemData(self.confidence.count() - 1, "Pre-labellers put different first choices on "
+                                    "an axis (worth a careful look)", Qt.ItemDataRole.ToolTipRole)
         self.set_taxonomy(taxonomy)
         self.set_annotators([])
         grid = QGridLayout(self)

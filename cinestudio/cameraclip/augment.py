@@ -88,12 +88,14 @@ def variant_frames(frames: np.ndarray, variant: int) -> np.ndarray:
 _CELLS = 9
 _FLIP_SIGN = np.array([-1, 1, 1, -1, 1, -1, 1, -1, 1, 1, 1]  # global fit, local cues
                       + [-1] * _CELLS + [1] * _CELLS + [1] * _CELLS  # cells: dx, dy, scale
-                      + [-1, 1, 1, -1, 1], dtype=np.float32)  # dense fit dx, dy, scale, rotation; residual
+                      + [-1, 1, 1, -1, 1]  # dense fit dx, dy, scale, rotation; residual
+                      + [1] * _CELLS, dtype=np.float32)  # focus field
 _REVERSE_SIGN = np.array([-1, -1, -1, -1, 1, -1, -1, -1, -1, -1, -1]
-                         + [-1] * (3 * _CELLS) + [-1, -1, -1, -1, 1], dtype=np.float32)
+                         + [-1] * (3 * _CELLS) + [-1, -1, -1, -1, 1] + [-1] * _CELLS, dtype=np.float32)
 _MIRROR_CELLS = [r * 3 + (2 - c) for r in range(3) for c in range(3)]
 _FLIP_PERM = np.array(list(range(11)) + [11 + k * _CELLS + j for k in range(3) for j in _MIRROR_CELLS]
-                      + list(range(11 + 3 * _CELLS, 11 + 3 * _CELLS + 5)))
+                      + list(range(11 + 3 * _CELLS, 11 + 3 * _CELLS + 5))
+                      + [11 + 3 * _CELLS + 5 + j for j in _MIRROR_CELLS])
 
 
 def variant_motion(raw: np.ndarray, variant: int) -> np.ndarray:

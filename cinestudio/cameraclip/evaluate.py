@@ -89,7 +89,7 @@ def evaluate(run: str | os.PathLike[str] | LoadedRun, data: str | os.PathLike[st
     result["confusion_png"] = str(png)
     result["data"] = str(data)
     trained_with = loaded.config.get("motion_features")
-    if loaded.model.uses_motion and trained_with and trained_with != features.fingerprint():
+    if loaded.model.uses_motion and not features.features_match(trained_with, loaded.model.spec.motion_features):
         result["warnings"] = [f"motion features changed since training ({trained_with} → {features.fingerprint()}): "
                               "the media.motion estimator or cameraclip.features code differs; retrain for exact results"]
     return result

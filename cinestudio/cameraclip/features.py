@@ -17,8 +17,11 @@ moves of one direction look alike to the model.
 Versions (`ModelSpec.motion_features`): 1 = the global fit and `local_motion` (runs trained before
 the grid existed), 2 = those and `grid_motion` without the two sharpness changes, 3 = version 2 plus
 one derived column, the sharpness contrast (centre minus border log-sharpness change: a rack focus
-sharpens one and blurs the other, while magnifying a real photograph blurs both alike). The cache
-always holds the full raw vector; every version reads (and derives from) the same raw columns.
+sharpens one and blurs the other, while magnifying a real photograph blurs both alike), 4 = version 3
+plus `focus_field` (where in a 3×3 grid the picture sharpens or blurs, each cell against the
+frame's median: a rack focus moves the sharp zone, a still picture changes nowhere; it halved the
+rack focus ↔ static mix-ups, docs/cameraclip.md, eleventh session). The cache always holds the full
+raw vector; every version reads (and derives from) the same raw columns.
 """
 
 from __future__ import annotations
@@ -37,20 +40,24 @@ GRID_BASELINE = 3  # grid_motion measures flow over windows of up to this many f
 GRID_DIM = 3 * GRID * GRID + 5  # per cell dx, dy, scale (minus the global fit); the fit (dx, dy, scale, rotation); residual
 V1_RAW_DIM = GLOBAL_DIM + LOCAL_DIM
 GRID_FIT = V1_RAW_DIM + 3 * GRID * GRID  # raw column of grid_motion's fit (dx, dy, scale, ...)
-RAW_DIM = V1_RAW_DIM + GRID_DIM
-MOTION_VERSION = 3  # what new models use (see the module docstring)
-_LOG_TAU = np.array([0.002] * 4 + [0.05] + [0.002] * 4 + [0.01, 0.01] + [0.002] * GRID_DIM, dtype=np.float32)
-_LINEAR = np.array([10.0] * 4 + [1.0] + [10.0] * 4 + [3.0, 3.0] + [20.0] * GRID_DIM, dtype=np.float32)
+FOCUS_DIM = GRID * GRID  # focus_field: per cell, log-sharpness change minus the frame's median change
+V3_RAW_DIM = V1_RAW_DIM + GRID_DIM
+RAW_DIM = V3_RAW_DIM + FOCUS_DIM
+MOTION_VERSION = 4  # what new models use (see the module docstring)
+_LOG_TAU = np.array([0.002] * 4 + [0.05] + [0.002] * 4 + [0.01, 0.01] + [0.002] * GRID_DIM + [0.01] * FOCUS_DIM,
+                    dtype=np.float32)
+_LINEAR = np.array([10.0] * 4 + [1.0] + [10.0] * 4 + [3.0, 3.0] + [20.0] * GRID_DIM + [3.0] * FOCUS_DIM,
+                   dtype=np.float32)
 
 
-VERSIONS = (1, 2, 3)
+VERSIONS = (1, 2, 3, 4)
 
 
 def raw_dim(version: int = MOTION_VERSION) -> int:
     """Raw motion columns a model of this feature version reads."""
     if version not in VERSIONS:
         raise ValueError(f"unknown motion feature version {version!r}")
-    return V1_RAW_DIM if version == 1 else RAW_DIM
+    return V1_RAW_DIM if version == 1 else V3_RAW_DIM if version in (2, 3) else RAW_DIM
 
 
 _SHARPNESS = (GLOBAL_DIM + 4, GLOBAL_DIM + 5)
@@ -66,15 +73,15 @@ def model_columns(version: int = MOTION_VERSION) -> list[int]:
 
 
 def derived_columns(raw: np.ndarray, version: int = MOTION_VERSION) -> np.ndarray:
-    """Columns a feature version computes from raw ones, ``(..., k)``: version 3's sharpness
+    """Columns a feature version computes from raw ones, ``(..., k)``: versions 3 and 4's sharpness
     contrast (centre minus border log-sharpness change; a uniform blur or sharpening cancels)."""
     raw = np.asarray(raw, dtype=np.float32)
-    if version == 3:
+    if version in (3, 4):
         return raw[..., _SHARPNESS[0]:_SHARPNESS[0] + 1] - raw[..., _SHARPNESS[1]:_SHARPNESS[1] + 1]
     return raw[..., :0]
 
 
-_DERIVED = {3: (np.array([0.01], np.float32), np.array([3.0], np.float32))}  # log tau, linear scale
+_DERIVED = {v: (np.array([0.01], np.float32), np.array([3.0], np.float32)) for v in (3, 4)}  # log tau, linear scale
 
 
 def motion_dim(version: int = MOTION_VERSION) -> int:
@@ -180,15 +187,32 @@ def grid_motion(frames: np.ndarray) -> np.ndarray:
     return out
 
 
+def focus_field(frames: np.ndarray) -> np.ndarray:
+    """Per frame pair, where the picture sharpens or blurs, ``(T-1, FOCUS_DIM)``: per cell of the
+    3×3 grid (row by row) the log change of the mean absolute Laplacian, minus the median over the
+    cells. A rack focus sharpens some cells and blurs others; magnifying a photograph, motion blur
+    or a change of exposure move every cell alike and cancel."""
+    grays = [cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY) for f in frames]
+    h, w = grays[0].shape
+    cell = _grid_geometry(h, w)[0]
+    count = np.bincount(cell, minlength=GRID * GRID).astype(np.float64)
+    # + half a grey level: in a flat cell (sky, a blank wall) grain alone would swing the log widely
+    logs = np.stack([np.log(np.bincount(cell, np.abs(cv2.Laplacian(g, cv2.CV_32F)).ravel().astype(np.float64),
+                                        GRID * GRID) / count + 0.5) for g in grays])
+    change = np.diff(logs, axis=0)
+    return (change - np.median(change, axis=1, keepdims=True)).astype(np.float32)
+
+
 def raw_motion(frames: np.ndarray) -> np.ndarray:
-    """Per frame pair: the global fit (dx, dy, log-scale, rotation, parallax), `local_motion` and
-    `grid_motion`, ``(T-1, RAW_DIM)`` float32; pairs the global fit cannot track are 0."""
+    """Per frame pair: the global fit (dx, dy, log-scale, rotation, parallax), `local_motion`,
+    `grid_motion` and `focus_field`, ``(T-1, RAW_DIM)`` float32; pairs the global fit cannot track
+    are 0."""
     from cinestudio.media.motion import global_motion
 
     frames = np.ascontiguousarray(frames, dtype=np.uint8)
     motion = np.asarray(global_motion(frames, with_parallax=True), dtype=np.float32)[:, :GLOBAL_DIM]
     motion = np.nan_to_num(motion, nan=0.0, posinf=0.0, neginf=0.0)
-    return np.concatenate([motion, local_motion(frames), grid_motion(frames)], axis=1)
+    return np.concatenate([motion, local_motion(frames), grid_motion(frames), focus_field(frames)], axis=1)
 
 
 @functools.lru_cache(maxsize=1)
@@ -200,10 +224,21 @@ def fingerprint() -> str:
     from cinestudio.media import motion
 
     digest = hashlib.sha1()
-    for obj in (fit_frames, _sharpness, local_motion, _grid_geometry, grid_motion, raw_motion, motion):
+    for obj in (fit_frames, _sharpness, local_motion, _grid_geometry, grid_motion, focus_field, raw_motion, motion):
         digest.update(inspect.getsource(obj).encode("utf-8"))
     digest.update(repr((GLOBAL_DIM, LOCAL_DIM, GRID, GRID_BASELINE, GRID_DIM)).encode("utf-8"))
     return digest.hexdigest()[:12]
+
+
+#: Fingerprints of earlier feature code, with the newest version whose columns it computed as this
+#: code does: appending columns for a new version changes the fingerprint, not the columns before.
+SAME_COLUMNS = {"ace410692432": 3}  # before `focus_field` (version 4) was appended
+
+
+def features_match(trained_with: str | None, version: int) -> bool:
+    """Whether a run trained on features of fingerprint `trained_with` reads, at its feature
+    `version`, the values this code computes (unknown: assume so)."""
+    return not trained_with or trained_with == fingerprint() or SAME_COLUMNS.get(trained_with, 0) >= version
 
 
 def encode_motion(raw: np.ndarray, version: int = MOTION_VERSION) -> np.ndarray:

@@ -57,7 +57,7 @@ class ModelSpec:
     num_frames: int = 8
     temporal_layers: int = 2
     temporal_heads: int = 4
-    motion_features: int = 3  # version of the motion features (cinestudio.cameraclip.features)
+    motion_features: int = 4  # version of the motion features (cinestudio.cameraclip.features)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -39,7 +39,7 @@ def train_cmd(
                                              "fix it for a run that repeats exactly)."),
     cache: Path | None = typer.Option(None, "--cache", help="Frame cache folder (default RUN/cache)."),
     movement_prior: float | None = typer.Option(None, "--movement-prior", help="Bonus (nats) on the classical motion estimator's movement class when classifying; 0: the learned model alone."),
-    motion_features: int = typer.Option(0, "--motion-features", min=0, help="Motion feature version of a new run (1, 2 or 3; 0: the default)."),
+    motion_features: int = typer.Option(0, "--motion-features", min=0, help="Motion feature version of a new run (1-4; 0: the default, 4)."),
     movement_focus: float = typer.Option(0.0, "--movement-focus", min=0.0, help="Focal weighting of hard clips in the movement loss ((1-p)^focus; 0: off)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
     as_json: bool = JsonOption,

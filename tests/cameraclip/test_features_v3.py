@@ -41,7 +41,7 @@ def test_version_3_is_version_2_plus_the_sharpness_contrast():
     contrast = raw[:, 9] - raw[:, 10]
     assert np.allclose(v3[:, n2], np.clip(3 * contrast, -5, 5))
     with pytest.raises(ValueError):
-        features.encode_motion(raw, 4)
+        features.encode_motion(raw, 5)
 
 
 def test_sharpness_contrast_sees_a_rack_focus_not_a_uniform_blur():

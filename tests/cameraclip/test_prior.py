@@ -30,7 +30,7 @@ def test_estimator_verdict_and_bonus():
 
 def test_old_runs_read_version_1_features():
     assert ModelSpec.from_dict({"model": "cameraclip-tiny"}).motion_features == 1
-    assert ModelSpec().motion_features == features.MOTION_VERSION == 3
+    assert ModelSpec().motion_features == features.MOTION_VERSION == 4
     raw = np.random.default_rng(0).normal(size=(7, features.RAW_DIM)).astype(np.float32)
     assert features.encode_motion(raw, 1).shape == (7, 22)
     assert features.encode_motion(raw, 2).shape == (7, features.motion_dim(2))

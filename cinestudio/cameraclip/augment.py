@@ -84,7 +84,7 @@ def variant_frames(frames: np.ndarray, variant: int) -> np.ndarray:
 
 # Raw motion columns (see cinestudio.cameraclip.features.raw_motion) that change sign when the
 # picture is mirrored left-right, and when time runs backwards; the mirror also swaps the left and
-# right columns of grid_motion's 3×3 cells.
+# right columns of grid_motion's and focus_field's 3×3 cells.
 _CELLS = 9
 _FLIP_SIGN = np.array([-1, 1, 1, -1, 1, -1, 1, -1, 1, 1, 1]  # global fit, local cues
                       + [-1] * _CELLS + [1] * _CELLS + [1] * _CELLS  # cells: dx, dy, scale

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from cinestudio.cameradiff.noise import mixed_noise, warp_for
+from cinestudio.cpu_threads import training_threads
 from cinestudio.errors import UserInputError
 from cinestudio.fsutil import has_content, write_json_atomic
 from cinestudio.progress import Cancelled, ProgressFn, StopFn
@@ -377,6 +378,12 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
     if cfg.vae_from:
         _load_vae_from(pipe.vae, cfg.vae_from)
     device = pipe._execution_device
+
+    def stage_threads():
+        """A thread governor per stage (their steps cost differently): on CPU without --threads, 1
+        thread or all, whichever runs steps faster now (cinestudio.cpu_threads)."""
+        return training_threads(cfg.threads, device.type == "cpu", torch.set_num_threads, torch.get_num_threads)
+
     vf = int(pipe.vae_scale_factor)
     if cfg.size % (vf * 2 ** (len(pipe.unet.config.block_out_channels) - 1)):
         raise UserInputError(str(cfg.size), "size does not fit the UNet's levels")
@@ -415,10 +422,12 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
     if vae_step < cfg.vae_steps and not cfg.init and not cfg.vae_from and not unet_started:
         vae.train()
         losses = []
+        governor = stage_threads()
         for step in range(vae_step, cfg.vae_steps):
             if stop_requested() or out_of_time():
                 stopped = "cancelled" if stop_requested() else "time limit"
                 break
+            governor.begin_step()
             x = frame_batch(np.random.default_rng([cfg.seed, step, 0xAE]))
             post = vae.encode(x).latent_dist
             gen = torch.Generator(device="cpu").manual_seed(cfg.seed * 7919 + step)
@@ -429,6 +438,7 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
             vae_opt.zero_grad(set_to_none=True)
             loss.backward()
             vae_opt.step()
+            governor.end_step()
             losses.append(float(loss.detach()))
             vae_step = step + 1
             if vae_step % cfg.log_every == 0 or vae_step == cfg.vae_steps:
@@ -541,10 +551,12 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
     aux_losses: list[float] = []
     step = step0
     samples = None
+    governor = stage_threads()
     for step in range(step0, cfg.steps):
         if stop_requested() or out_of_time():
             stopped = "cancelled" if stop_requested() else "time limit"
             break
+        governor.begin_step()
         rng = np.random.default_rng([cfg.seed, step, 0xD1FF])
         batch = [examples[int(i)] for i in rng.integers(len(examples), size=cfg.batch_size)]
         x0 = latents.batch(batch)
@@ -595,11 +607,13 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
             torch.nn.utils.clip_grad_norm_(text_enc.parameters(), 1.0)
             text_opt.step()
             text_ema.update(text_enc, step)
+        governor.end_step()
         losses.append(float(per.detach().mean()))
         done = step + 1
         if done % cfg.log_every == 0:
             rec = {"stage": "unet", "step": done, "loss": round(float(np.mean(losses[-cfg.log_every:])), 5),
-                   "lr": opt.param_groups[0]["lr"], "elapsed_s": round(time.perf_counter() - t_start, 1)}
+                   "lr": opt.param_groups[0]["lr"], "threads": torch.get_num_threads(),
+                   "elapsed_s": round(time.perf_counter() - t_start, 1)}
             if aux_losses:
                 rec["text_aux_loss"] = round(float(np.mean(aux_losses[-cfg.log_every:])), 4)
             _write_metrics(run, rec)
@@ -621,10 +635,12 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
         dec_opt = dec_opt or _decoder_optimizer(vae, cfg)
         vae.decoder.train()
         dlosses = []
+        governor = stage_threads()
         for dstep in range(dec_step0, cfg.decoder_steps):
             if stop_requested() or out_of_time():
                 stopped = "cancelled" if stop_requested() else "time limit"
                 break
+            governor.begin_step()
             x = frame_batch(np.random.default_rng([cfg.seed, dstep, 0xDEC]))
             with torch.no_grad():
                 z = vae.encode(x).latent_dist.mean
@@ -633,6 +649,7 @@ def train_base(cfg: BaseTrainConfig, progress: ProgressFn | None = None, should_
             dec_opt.zero_grad(set_to_none=True)
             loss.backward()
             dec_opt.step()
+            governor.end_step()
             dlosses.append(float(loss.detach()))
             dec_step = dstep + 1
             if dec_step % cfg.log_every == 0:

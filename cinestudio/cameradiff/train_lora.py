@@ -35,6 +35,7 @@ import numpy as np
 
 from cinestudio.cameradiff.noise import mixed_noise, warp_for
 from cinestudio.cameradiff.train_base import base_config, trained_noise
+from cinestudio.cpu_threads import training_threads
 from cinestudio.errors import UserInputError
 from cinestudio.fsutil import has_content, write_json_atomic
 from cinestudio.progress import Cancelled, ProgressFn, StopFn, check_stop
@@ -200,6 +201,9 @@ def train_lora(cfg: LoraTrainConfig, progress: ProgressFn | None = None, should_
     pipe = load_pipeline(cfg.base, BackendOptions(device=cfg.device, dtype="float32",
                                                   motion_adapter=cfg.motion_adapter))
     device = pipe._execution_device
+    # on CPU without --threads: 1 thread or all, whichever runs steps faster now (another process on
+    # a core makes an all-core pool many times slower; cinestudio.cpu_threads)
+    governor = training_threads(cfg.threads, device.type == "cpu", torch.set_num_threads, torch.get_num_threads)
     native = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)
     size = int(cfg.resolution or native)
     items, examples = dmod.load_examples(cfg.data, tax, cfg.type, cfg.augment, cfg.max_clips)
@@ -275,6 +279,7 @@ def train_lora(cfg: LoraTrainConfig, progress: ProgressFn | None = None, should_
             if cfg.max_minutes is not None and time.perf_counter() - t_start > cfg.max_minutes * 60:
                 stopped = "time limit"
                 break
+            governor.begin_step()
             rng = np.random.default_rng([cfg.seed, step, 0x10EA])
             batch = [examples[int(i)] for i in rng.integers(len(examples), size=cfg.batch_size)]
             x0 = latents.batch(batch)  # (B, C, T, h, w)
@@ -296,11 +301,12 @@ def train_lora(cfg: LoraTrainConfig, progress: ProgressFn | None = None, should_
             loss.backward()
             optim.step()
             losses.append(float(loss.detach()))
+            governor.end_step()
             done = step + 1
             if done % cfg.log_every == 0 or done == cfg.steps:
                 window = losses[-cfg.log_every:]
                 _write_metrics(run, {"step": done, "loss": round(float(np.mean(window)), 6),
-                                     "lr": optim.param_groups[0]["lr"],
+                                     "lr": optim.param_groups[0]["lr"], "threads": torch.get_num_threads(),
                                      "elapsed_s": round(time.perf_counter() - t_start, 2)})
             if done % cfg.checkpoint_every == 0:
                 checkpoint(done)

@@ -27,9 +27,42 @@ def clips(tmp_path_factory):
 
 
 def _cfg(tiny_base, clips, out, **kw):
+    # one thread, as the fixtures run: the thread governor has a test of its own
     return LoraTrainConfig(**{"type": "pan_left", "data": str(clips), "base": str(tiny_base), "out": str(out),
                               "rank": 2, "steps": 4, "lr": 5e-3, "resolution": 16, "frames": 4,
-                              "preview_every": 0, "checkpoint_every": 2, "log_every": 1, "device": "cpu", **kw})
+                              "preview_every": 0, "checkpoint_every": 2, "log_every": 1, "device": "cpu",
+                              "threads": 1, **kw})
+
+
+def test_lora_training_on_cpu_picks_its_thread_count(tiny_base, clips, tmp_path, monkeypatch):
+    """Without --threads, a CPU run times 1 thread against all usable ones and keeps the faster
+    (cinestudio.cpu_threads); the metrics say which ran each step. With --threads, that count."""
+    import torch
+
+    from cinestudio.cameradiff import train_lora as tl
+
+    before = torch.get_num_threads()
+    asked, real = [], tl.training_threads
+
+    def spy(threads, on_cpu, set_threads, get_threads):
+        asked.append((threads, on_cpu))
+        return real(threads, on_cpu, set_threads, get_threads)
+
+    monkeypatch.setattr(tl, "training_threads", spy)
+    try:
+        train_lora(_cfg(tiny_base, clips, tmp_path / "auto", threads=None, steps=14, checkpoint_every=100))
+        train_lora(_cfg(tiny_base, clips, tmp_path / "fixed", steps=2))
+    finally:
+        torch.set_num_threads(before)
+    assert asked == [(None, True), (1, True)]
+    from cinestudio.cpu_threads import usable_cpus
+
+    auto = [json.loads(x)["threads"] for x in (tmp_path / "auto" / "metrics.jsonl").read_text().splitlines()
+            if '"loss"' in x]
+    fixed = [json.loads(x)["threads"] for x in (tmp_path / "fixed" / "metrics.jsonl").read_text().splitlines()
+             if '"loss"' in x]
+    # the first trial times both counts within 14 steps (6 on one thread, then the other)
+    assert len(auto) == 14 and set(auto) == {1, usable_cpus()} and fixed == [1, 1]
 
 
 def test_examples_keep_labels_true():
@@ -146,6 +179,11 @@ def test_train_base_toy_and_resume(tmp_path, clips):
     cfg.steps, cfg.decoder_steps = 3, 2
     again = train_base(cfg, resume=True)
     assert again["steps_done"] == 3 and again["vae_steps_done"] == 2 and again["decoder_steps_done"] == 2
+    from cinestudio.cpu_threads import usable_cpus
+
+    logged = [json.loads(x) for x in (tmp_path / "base" / "metrics.jsonl").read_text().splitlines()]
+    unet = [r for r in logged if r.get("stage") == "unet" and "loss" in r]
+    assert len(unet) == 3 and all(r["threads"] in (1, usable_cpus()) for r in unet)  # the count that ran the step
     pipe = load_pipeline(again["pipeline"], device="cpu")
     assert pipe.vae.config.scaling_factor != 0.18215  # set from the training latents
     from cinestudio.cameraclip.checkpoint import read_checkpoint

@@ -76,7 +76,7 @@ def derived_columns(raw: np.ndarray, version: int = MOTION_VERSION) -> np.ndarra
     """Columns a feature version computes from raw ones, ``(..., k)``: versions 3 and 4's sharpness
     contrast (centre minus border log-sharpness change; a uniform blur or sharpening cancels)."""
     raw = np.asarray(raw, dtype=np.float32)
-    if version in (3, 4):
+    if version in _DERIVED:
         return raw[..., _SHARPNESS[0]:_SHARPNESS[0] + 1] - raw[..., _SHARPNESS[1]:_SHARPNESS[1] + 1]
     return raw[..., :0]
 
@@ -194,8 +194,7 @@ def focus_field(frames: np.ndarray) -> np.ndarray:
     or a change of exposure move every cell alike and cancel."""
     grays = [cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY) for f in frames]
     h, w = grays[0].shape
-    cell = _grid_geometry(h, w)[0]
-    count = np.bincount(cell, minlength=GRID * GRID).astype(np.float64)
+    cell, count = _grid_geometry(h, w)[:2]
     # + half a grey level: in a flat cell (sky, a blank wall) grain alone would swing the log widely
     logs = np.stack([np.log(np.bincount(cell, np.abs(cv2.Laplacian(g, cv2.CV_32F)).ravel().astype(np.float64),
                                         GRID * GRID) / count + 0.5) for g in grays])

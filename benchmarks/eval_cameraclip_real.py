@@ -11,7 +11,8 @@ the frame on its own (a static camera that sees a moving subject is still static
     python benchmarks/eval_cameraclip_real.py RUN [--data DIR] [--json]
 
 Prints top-1 accuracy and direction flips of CameraCLIP (as the run classifies: with its estimator
-prior on movement when it has one; ``cameraclip_learned``: the learned model alone) and of
+prior on movement and its zoom/dolly expert when it has them; ``cameraclip_learned``: the learned
+model alone) and of
 ``estimate_motion`` (the ``cinestudio motion`` estimator, on all 16 frames; CameraCLIP samples its
 8), per condition.
 """
@@ -88,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--movement-prior", type=float, default=None,
                     help="Estimator-prior bonus (default: the run's own; 0: the learned model alone).")
+    ap.add_argument("--no-scale-expert", action="store_true",
+                    help="Without the run's zoom/dolly expert (cinestudio.cameraclip.scale_expert).")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
@@ -105,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     result = evaluate(args.run, data, cache=Path(tempfile.mkdtemp(prefix="real_cache_")),
-                      movement_prior=args.movement_prior)
+                      movement_prior=args.movement_prior, scale_expert=not args.no_scale_expert)
     clip_s = time.perf_counter() - t0
     clip_pred = {p["file"]: p["movement"] for p in result["predictions"]}
     learned_pred = {p["file"]: p.get("movement_learned", p["movement"]) for p in result["predictions"]}
@@ -119,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
     out = {"data": str(data), "n": len(entries), "moves": list(MOVES),
            "cameraclip": {**summarise(clip_pred, truth), "seconds": round(clip_s, 1),
-                          "movement_prior": result["movement_prior"]},
+                          "movement_prior": result["movement_prior"], "scale_expert": result["scale_expert"]},
            "cameraclip_learned": summarise(learned_pred, truth),
            "motion_estimator": {**summarise(motion_pred, truth), "seconds": round(motion_s, 1)},
            "cameraclip_errors": sorted(f"{f}->{p}" for f, p in clip_pred.items() if p != truth[f][0]),

@@ -60,7 +60,10 @@ def load_checkpoint(path: str | os.PathLike[str], model: torch.nn.Module,
     """Load weights (and optimizer state when given); return ``{"step", "epoch", "extra"}``."""
     tensors, meta = read_checkpoint(path)
     weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-    missing, unexpected = model.load_state_dict(weights, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(weights, strict=False)
+    except RuntimeError as exc:  # tensors of other shapes: another architecture or frame count
+        raise UserInputError(path, f"checkpoint does not fit this model ({str(exc).splitlines()[-1].strip()})") from None
     if strict and (missing or unexpected):
         raise UserInputError(path, f"checkpoint does not fit this model (missing {list(missing)[:3]}, "
                                    f"unexpected {list(unexpected)[:3]})")

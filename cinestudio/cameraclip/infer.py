@@ -18,6 +18,7 @@ from cinestudio.cameraclip.checkpoint import load_checkpoint
 from cinestudio.cameraclip.model import CameraCLIP
 from cinestudio.cameraclip.prior import movement_bonus
 from cinestudio.cameraclip.registry import ModelSpec
+from cinestudio.cameraclip.scale_expert import EXPERT_NAME, ScaleExpert, choose_scale_moves
 from cinestudio.errors import UserInputError
 from cinestudio.taxonomy import AXES, DEFAULT_SCHEME, Taxonomy, load_taxonomy
 
@@ -44,6 +45,7 @@ class LoadedRun:
     taxonomy: Taxonomy
     config: dict
     path: Path | None = None
+    scale_expert: ScaleExpert | None = None  # the run's zoom/dolly expert (`scale_expert`), if it has one
     _class_cache: dict | None = None
 
     @property
@@ -86,8 +88,9 @@ def load_run(run: str | os.PathLike[str], device: str = "auto") -> LoadedRun:
         raise UserInputError(run, "run has no weights yet (no model.safetensors or checkpoint)")
     load_checkpoint(weights, model)
     model.eval()
-    return LoadedRun(model=model, taxonomy=load_taxonomy(cfg.get("scheme") or DEFAULT_SCHEME),
-                     config=cfg, path=run)
+    expert = run / EXPERT_NAME
+    return LoadedRun(model=model, taxonomy=load_taxonomy(cfg.get("scheme") or DEFAULT_SCHEME), config=cfg, path=run,
+                     scale_expert=ScaleExpert.load(expert, spec.num_frames, str(model.device)) if expert.is_file() else None)
 
 
 @torch.no_grad()
@@ -176,7 +179,9 @@ def score_frames(model: CameraCLIP | LoadedRun, frames: np.ndarray, texts: list[
 @torch.no_grad()
 def classify_frames(run: LoadedRun, frames: np.ndarray, axes: tuple[str, ...] = AXES) -> dict:
     """Per axis, classes ranked by probability (softmax of scaled similarities over the axis; for
-    movement, with the run's estimator prior when it has one: `cinestudio.cameraclip.prior`)."""
+    movement, with the run's estimator prior when it has one: `cinestudio.cameraclip.prior`).
+    With the run's zoom/dolly expert, a top zoom or dolly that the expert and CameraCLIP together
+    take for the other type trades places with its twin (`cinestudio.cameraclip.scale_expert`)."""
     m = run.model
     clips, _ = _as_clips(frames)
     fitted, raw = prepare_clip_raw(m, clips[0])
@@ -191,6 +196,11 @@ def classify_frames(run: LoadedRun, frames: np.ndarray, axes: tuple[str, ...] = 
             bonus = movement_bonus(raw[None], keys, run.movement_prior)[0]
             logits = torch.log_softmax(logits, dim=0) + torch.as_tensor(bonus, device=logits.device)
         probs = torch.softmax(logits, dim=0)
+        if axis == "movement" and run.scale_expert is not None:
+            top = int(probs.argmax())
+            chosen = int(choose_scale_moves(probs.cpu().numpy()[None], keys, run.scale_expert.p_dolly(fitted[None]))[0])
+            if chosen != top:
+                probs[[top, chosen]] = probs[[chosen, top]]
         order = torch.argsort(probs, descending=True).tolist()
         result[axis] = [{"key": keys[i], "score": round(float(probs[i]), 4),
                          "similarity": round(float(sims[i]), 4)} for i in order]

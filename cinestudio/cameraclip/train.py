@@ -43,7 +43,9 @@ from cinestudio.cameraclip.plots import training_plot
 from cinestudio.cameraclip.prior import movement_bonus
 from cinestudio.cameraclip.pooling import DEFAULT_POOLING, POOLINGS
 from cinestudio.cameraclip.registry import DEFAULT_MODEL, ModelSpec
-from cinestudio.cpu_threads import training_threads
+from cinestudio.cameraclip.scale_expert import (EXPERT_NAME, ExpertConfig, ScaleExpert, choose_scale_moves, fit_expert,
+                                                 has_scale_moves)
+from cinestudio.cpu_threads import training_threads, usable_cpus
 from cinestudio.errors import UserInputError
 from cinestudio.fsutil import write_json_atomic
 from cinestudio.progress import Cancelled, ProgressFn, StopFn, check_stop
@@ -85,6 +87,8 @@ class TrainConfig:
     log_every: int = 10
     max_minutes: float | None = 15.0  # time budget of the training loop (after frame caching); None: epochs only
     threads: int | None = None  # torch threads; None: on CPU, the fastest count now (cinestudio.cpu_threads)
+    scale_expert_clips: int = 200  # clips rendered per framing and scale move for the zoom/dolly expert; 0: none
+    scale_expert_epochs: int = 6
     scheme: str = DEFAULT_SCHEME
     cache: str | None = None
     extra: dict = field(default_factory=dict)
@@ -201,10 +205,11 @@ def soft_clip_loss(logits: torch.Tensor, targets: torch.Tensor, focus: float = 0
 # ---- evaluation used during training and by `evaluate` --------------------------------------------
 @torch.no_grad()
 def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size: int = 64,
-                  movement_prior: float = 0.0) -> dict:
+                  movement_prior: float = 0.0, scale_expert: ScaleExpert | None = None) -> dict:
     """Per axis: predicted class index per clip (video → the axis's class texts). With
     `movement_prior` > 0, movement is the ensemble with the classical estimator
-    (`cinestudio.cameraclip.prior`); ``pred_learned`` is then the model's own choice."""
+    (`cinestudio.cameraclip.prior`), and with a `scale_expert`, zoom against dolly is decided with
+    it (`cinestudio.cameraclip.scale_expert`); ``pred_learned`` is the model's own choice."""
     from cinestudio.cameraclip.infer import class_embeddings, embed_prepared
 
     was_training = model.training
@@ -216,10 +221,17 @@ def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size
         sims = video @ text.T
         pred = sims.argmax(1).cpu().numpy()
         out[axis] = {"keys": keys, "pred": pred, "pred_learned": pred, "sims": sims.cpu().numpy()}
-        if axis == "movement" and movement_prior > 0 and model.uses_motion and len(table):
-            scale = model.logit_scale.exp().clamp(max=100.0)
-            logp = torch.log_softmax(scale * sims, dim=1).cpu().numpy()
-            out[axis]["pred"] = (logp + movement_bonus(table.motion, keys, movement_prior)).argmax(1)
+        if axis != "movement" or not len(table):
+            continue
+        scale = model.logit_scale.exp().clamp(max=100.0)
+        logp = torch.log_softmax(scale * sims, dim=1).cpu().numpy()
+        if movement_prior > 0 and model.uses_motion:
+            logp = logp + movement_bonus(table.motion, keys, movement_prior)
+            out[axis]["pred"] = logp.argmax(1)
+        if scale_expert is not None:
+            probs = np.exp(logp - logp.max(1, keepdims=True))
+            out[axis]["pred"] = choose_scale_moves(probs / probs.sum(1, keepdims=True), keys,
+                                                   scale_expert.p_dolly(table.frames))
     model.train(was_training)
     return out
 
@@ -472,10 +484,65 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
         val_r1 = validate()
     checkpoint()
     save_checkpoint(run / WEIGHTS_NAME, model, None, step=step, epoch=step // batcher.per_epoch)
-    return {"run": str(run), "steps": step, "total_steps": total, "epochs": config.epochs,
-            "stopped_early": stopped_early, "elapsed_s": round(elapsed(), 1), "recipe": recipe,
-            "n_train": len(train_items), "n_val": len(val_items), "n_trainable_parameters":
-                sum(p.numel() for p in model.parameters() if p.requires_grad), "val_r1": val_r1}
+    summary = {"run": str(run), "steps": step, "total_steps": total, "epochs": config.epochs,
+               "stopped_early": stopped_early, "elapsed_s": round(elapsed(), 1), "recipe": recipe,
+               "n_train": len(train_items), "n_val": len(val_items), "n_trainable_parameters":
+                   sum(p.numel() for p in model.parameters() if p.requires_grad), "val_r1": val_r1}
+    expert = add_scale_expert(run, config, tax, device, progress, should_stop, governor, resume)
+    if expert is not None:
+        summary["scale_expert"] = expert
+        if len(val_table):
+            summary["val_r1_with_expert"] = retrieval_r1(predict_table(
+                model, tax, val_table, movement_prior=config.movement_prior,
+                scale_expert=ScaleExpert.load(run / EXPERT_NAME, config.num_frames, device)), val_table, tax)
+            _write_metrics(metrics, {"step": step, "val_r1_with_expert": summary["val_r1_with_expert"]})
+    return summary
+
+
+def add_scale_expert(run: Path, config: TrainConfig, tax: Taxonomy, device: str, progress: ProgressFn | None = None,
+                     should_stop: StopFn | None = None, step_timer=None, keep: bool = True) -> dict | None:
+    """Render clips and train the run's zoom/dolly expert (`cinestudio.cameraclip.scale_expert`) into
+    ``RUN/scale_expert.safetensors`` and record it in ``config.json``; None when the run is to have
+    none (``scale_expert_clips`` 0, or no zoom and dolly in the taxonomy). With `keep`, an expert the
+    run already has stays (a resumed run)."""
+    path = run / EXPERT_NAME
+    if config.scale_expert_clips <= 0 or not has_scale_moves(tax.keys("movement")):
+        return None
+    cfg_path = run / CONFIG_NAME
+    saved = json.loads(cfg_path.read_text(encoding="utf-8"))
+    if keep and path.is_file() and saved.get("scale_expert"):
+        return saved["scale_expert"]
+    expert_config = ExpertConfig(clips_per_cell=config.scale_expert_clips, epochs=config.scale_expert_epochs,
+                                 seed=config.seed, num_frames=config.num_frames, scheme=config.scheme)
+    expert, summary = fit_expert(expert_config, device, progress, should_stop, usable_cpus(), step_timer)
+    expert.save(path, summary)
+    write_json_atomic(cfg_path, {**saved, "scale_expert": summary})
+    return summary
+
+
+def add_scale_expert_to_run(run: str | os.PathLike[str], clips: int | None = None, epochs: int | None = None,
+                            seed: int | None = None, device: str = "auto", progress: ProgressFn | None = None,
+                            should_stop: StopFn | None = None) -> dict:
+    """Train (again) the zoom/dolly expert of a trained run, e.g. one made before experts existed
+    or with ``scale_expert_clips`` 0; the options default to the run's own settings."""
+    from cinestudio.cameraclip.infer import read_run_config
+
+    run = Path(run)
+    saved = read_run_config(run)
+    if not (run / WEIGHTS_NAME).is_file():
+        raise UserInputError(run, "the run has not finished training (no model.safetensors); resume it first")
+    config = TrainConfig.from_dict({**saved.get("train", {}), "out": str(run)})
+    config.scale_expert_clips = clips or config.scale_expert_clips or TrainConfig.scale_expert_clips
+    config.scale_expert_epochs = epochs or config.scale_expert_epochs
+    config.seed = config.seed if seed is None else seed
+    tax = load_taxonomy(config.scheme)
+    if not has_scale_moves(tax.keys("movement")):
+        raise UserInputError(run, f"scheme {config.scheme} has no zoom and dolly classes to tell apart")
+    device = resolve_device(device)
+    governor = training_threads(config.threads, device == "cpu", torch.set_num_threads, torch.get_num_threads)
+    summary = add_scale_expert(run, config, tax, device, progress, should_stop, governor, keep=False)
+    assert summary is not None
+    return summary
 
 
 # ---- main(argv) ---------------------------------------------------------------------------------

@@ -155,6 +155,29 @@ def plan_dataset(per_class: int, seed: int, scheme: str = "cinematic2k",
     return plans
 
 
+def plan_scale_moves(per_cell: int, seed: int, scheme: str = "cinematic2k") -> list[ClipPlan]:
+    """Clips for telling a zoom from a dolly (CameraCLIP's zoom/dolly expert): `per_cell` clips of
+    every framing the data set combines with scale moves, times each scale move of the scheme, with
+    angles drawn at random and the data set's share of hand-held wobble. Deterministic for a seed."""
+    if per_cell < 1:
+        raise UserInputError(str(per_cell), "need at least 1 clip per framing and move")
+    keys = _scheme_keys(scheme)
+    moves = [m for m in keys["movement"] if m in SCALE_MOVES]
+    rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x5CA1E])
+    shaky = "handheld" not in keys["movement"]
+    plans = []
+    for framing in keys["framing"]:
+        for move in moves:
+            if not _compatible({"framing": framing, "movement": move}):
+                continue
+            for _ in range(per_cell):
+                angle = keys["angle"][int(rng.integers(len(keys["angle"])))]
+                shake = float(rng.uniform(*SHAKE_RANGE)) if rng.random() < SHAKE_SHARE else 0.0
+                plans.append(ClipPlan(len(plans), "movement", framing, angle, move,
+                                      int(rng.integers(0, 2**31 - 1)), shake if shaky else 0.0))
+    return plans
+
+
 def render_clip(plan: ClipPlan, frames: int, size: int, fps: float, tries: int = 6, subject_walks: float = 0.0,
                 passers_by: float = 0.0, readable_tracking: bool = DEFAULT_READABLE_TRACKING):
     """Render a planned clip. A clip whose label the picture could not support is drawn again

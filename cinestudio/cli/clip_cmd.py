@@ -1,4 +1,4 @@
-"""``cinestudio clip train|eval|classify|score``: CameraCLIP from the command line.
+"""``cinestudio clip train|expert|manifest|eval|classify|score``: CameraCLIP from the command line.
 
 torch and open_clip are imported inside the commands, so ``cinestudio --help`` stays fast.
 """
@@ -41,6 +41,8 @@ def train_cmd(
     movement_prior: float | None = typer.Option(None, "--movement-prior", help="Bonus (nats) on the classical motion estimator's movement class when classifying; 0: the learned model alone."),
     motion_features: int = typer.Option(0, "--motion-features", min=0, help="Motion feature version of a new run (1-4; 0: the default, 4)."),
     movement_focus: float = typer.Option(0.0, "--movement-focus", min=0.0, help="Focal weighting of hard clips in the movement loss ((1-p)^focus; 0: off)."),
+    scale_expert_clips: int = typer.Option(200, "--scale-expert-clips", min=0, help="Clips the simulator renders per framing and scale move for the run's zoom/dolly expert (trained after CameraCLIP); 0: no expert."),
+    scale_expert_epochs: int = typer.Option(6, "--scale-expert-epochs", min=1, help="Passes of the zoom/dolly expert over its clips."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -50,7 +52,8 @@ def train_cmd(
     config = TrainConfig(data=str(data), out=str(out), model=model, pretrained=pretrained, pooling=pooling,
                          recipe=recipe, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
                          max_minutes=max_minutes or None, threads=threads, cache=str(cache) if cache else None,
-                         motion_features=motion_features, movement_focus=movement_focus)
+                         motion_features=motion_features, movement_focus=movement_focus,
+                         scale_expert_clips=scale_expert_clips, scale_expert_epochs=scale_expert_epochs)
     if movement_prior is not None:
         config.movement_prior = movement_prior
     with progress_bar(not as_json, "training") as bar:
@@ -61,6 +64,38 @@ def train_cmd(
     r1 = ", ".join(f"{a} {v:.3f}" for a, v in summary["val_r1"].items() if v is not None)
     typer.echo(f"{summary['run']}: {summary['steps']} steps in {summary['elapsed_s']:.0f} s"
                + (f"; validation R@1 {r1}" if r1 else ""))
+    if summary.get("scale_expert"):
+        _echo_expert(summary["scale_expert"], summary.get("val_r1_with_expert"))
+
+
+def _echo_expert(expert: dict, val_r1: dict | None) -> None:
+    line = (f"zoom/dolly expert: {expert['clips']} rendered clips in {expert['render_s']:.0f} s, "
+            f"{expert['steps']} steps in {expert['train_s']:.0f} s, held-out accuracy {expert['val_accuracy']}")
+    if val_r1 and val_r1.get("movement") is not None:
+        line += f"; validation movement R@1 with it {val_r1['movement']:.3f}"
+    typer.echo(line)
+
+
+@clip_app.command("expert")
+@user_errors
+def expert_cmd(
+    run: Path = typer.Argument(..., help="Run folder."),
+    clips: int | None = typer.Option(None, "--clips", min=1, help="Clips rendered per framing and scale move (default: the run's setting, else 200)."),
+    epochs: int | None = typer.Option(None, "--epochs", min=1, help="Passes over them (default: the run's setting, else 6)."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of the renders and the training (default: the run's)."),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+    as_json: bool = JsonOption,
+) -> None:
+    """Train (or train again) a run's zoom/dolly expert: a small CNN beside CameraCLIP that decides
+    zoom against dolly with it, on clips the simulator renders for it."""
+    from cinestudio.cameraclip.train import add_scale_expert_to_run
+
+    with progress_bar(not as_json, "zoom/dolly expert") as bar:
+        summary = add_scale_expert_to_run(run, clips=clips, epochs=epochs, seed=seed, device=device, progress=bar)
+    if as_json:
+        emit_json(summary)
+        return
+    _echo_expert(summary, summary.get("val_r1_with_expert"))
 
 
 @clip_app.command("manifest")
@@ -88,13 +123,15 @@ def eval_cmd(
     report: Path | None = typer.Option(None, "--report", help="Folder for confusion.png (default RUN/eval)."),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     movement_prior: float | None = typer.Option(None, "--movement-prior", help="Estimator-prior bonus on movement (default: the run's; 0: the learned model alone)."),
+    scale_expert: bool = typer.Option(True, "--scale-expert/--no-scale-expert", help="With the run's zoom/dolly expert, when it has one."),
     as_json: bool = JsonOption,
 ) -> None:
     """Retrieval R@1 per axis, confusion matrices and direction flip rates."""
     from cinestudio.cameraclip.evaluate import evaluate
 
     with progress_bar(not as_json, "evaluating") as bar:
-        result = evaluate(run, data, report_dir=report, device=device, progress=bar, movement_prior=movement_prior)
+        result = evaluate(run, data, report_dir=report, device=device, progress=bar, movement_prior=movement_prior,
+                          scale_expert=scale_expert)
     if as_json:
         emit_json(result)
         return

@@ -50,7 +50,7 @@ DEFAULTS: dict[str, Any] = {
 # Options passed through to TrainConfig when given (name -> type).
 ADVANCED: dict[str, type] = {
     "recipe": str, "weight_decay": float, "warmup_steps": int, "log_every": int, "caption_weight": float,
-    "movement_prior": float,
+    "movement_prior": float, "scale_expert_clips": int, "scale_expert_epochs": int,
     "flip": bool, "reverse": bool, "jitter": bool, "shake": bool, "scheme": str,
 }
 

@@ -190,7 +190,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
     watcher = RunWatcher(ctx)
 
     def progress(done: int, total: int, message: str = "") -> None:
-        phase = "prepare" if message.startswith("caching") else "train"
+        phase = ("prepare" if message.startswith("caching")
+                 else "expert" if message.startswith(("rendering zoom/dolly", "zoom/dolly")) else "train")
         ctx.progress(done, total, message, phase=phase)
         watcher.poll()
 

@@ -21,12 +21,17 @@ def invoke(*args):
 def test_train_eval_classify_score_round(tmp_path, clip_data):
     run = tmp_path / "run"
     res = invoke("clip", "train", "--data", clip_data, "--out", run, "--epochs", 2, "--batch-size", 6,
-                 "--seed", 3, "--device", "cpu", "--threads", 1, "--json")
+                 "--seed", 3, "--device", "cpu", "--threads", 1, "--scale-expert-clips", 1, "--scale-expert-epochs", 1,
+                 "--json")
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
     assert summary["steps"] == summary["total_steps"] > 0
     config = json.loads((run / "config.json").read_text(encoding="utf-8"))
     assert config["recipe"] == "scratch" and "clip.logit_scale" in config["trainable_parameters"]
+    # the zoom/dolly expert: 1 clip per framing (4, not the extreme close-up) and scale move (4)
+    assert (run / "scale_expert.safetensors").is_file()
+    assert config["scale_expert"]["clips"] == summary["scale_expert"]["clips"] == 16
+    assert set(summary["val_r1_with_expert"]) == {"framing", "angle", "movement"}
     assert "clip.token_embedding.weight" not in config["trainable_parameters"]
     assert (run / "model.safetensors").is_file() and (run / "checkpoints" / "last.safetensors").is_file()
     assert (run / "training.png").stat().st_size > 0
@@ -41,6 +46,9 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
     assert all(0.0 <= v <= 1.0 for v in ev["per_axis"].values())
     assert "pan_left/pan_right" in ev["flips"]["pairs"]
     assert len(ev["confusion"]["movement"]["matrix"]) == 11
+    assert ev["scale_expert"] is True and all("movement_learned" in p for p in ev["predictions"])
+    res = invoke("clip", "eval", run, "--data", clip_data, "--no-scale-expert", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["scale_expert"] is False
     assert (run / "eval" / "confusion.png").stat().st_size > 0
 
     clip = clip_data / "pan_left_00.mp4"
@@ -57,11 +65,13 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
 
     # same seed, same data, same thread count → same run
     res = invoke("clip", "train", "--data", clip_data, "--out", tmp_path / "run2", "--epochs", 2,
-                 "--batch-size", 6, "--seed", 3, "--device", "cpu", "--threads", 1, "--json")
+                 "--batch-size", 6, "--seed", 3, "--device", "cpu", "--threads", 1, "--scale-expert-clips", 0, "--json")
     assert json.loads(res.stdout)["val_r1"] == summary["val_r1"]
-    a = [json.loads(x).get("loss") for x in (run / "metrics.jsonl").read_text().splitlines()]
-    b = [json.loads(x).get("loss") for x in (tmp_path / "run2" / "metrics.jsonl").read_text().splitlines()]
-    assert a == b
+    a = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    b = [json.loads(x) for x in (tmp_path / "run2" / "metrics.jsonl").read_text().splitlines()]
+    assert [m.get("loss") for m in a if "val_r1_with_expert" not in m] == [m.get("loss") for m in b]
+    assert "val_r1_with_expert" in a[-1] and "val_r1_with_expert" not in b[-1]
+    assert not (tmp_path / "run2" / "scale_expert.safetensors").exists() and "scale_expert" not in json.loads(res.stdout)
 
 
 def test_bad_inputs_are_one_error_line(tmp_path, clip_data):
@@ -76,7 +86,7 @@ def test_resume_continues_the_step_count(tmp_path, clip_data):
     from cinestudio.cameraclip.train import TrainConfig, train
 
     cfg = TrainConfig(data=str(clip_data), out=str(tmp_path / "run"), epochs=2, batch_size=6, seed=1,
-                      device="cpu", log_every=1)
+                      device="cpu", log_every=1, scale_expert_clips=0)
     seen = []
 
     def progress(done, total, message=""):

@@ -49,7 +49,8 @@ def test_cancel_a_running_job_saves_a_checkpoint_and_ends_cancelled(store, tiny_
 
 
 def test_kill9_of_a_worker_leaves_the_job_interrupted_and_resume_continues_from_the_checkpoint(store, tiny_set):
-    job = service.submit(store, "clip-train", {**TINY_TRAIN, "data": str(tiny_set)}, device="cpu")
+    job = service.submit(store, "clip-train", {**TINY_TRAIN, "data": str(tiny_set), "scale_expert_clips": 1,
+                                               "scale_expert_epochs": 1}, device="cpu")
     total = 3 * 2                                                        # epochs × ceil(12 / 6)
     proc = start_worker(store.paths.root, job.id)
     try:
@@ -77,6 +78,8 @@ def test_kill9_of_a_worker_leaves_the_job_interrupted_and_resume_continues_from_
     assert len(started) == 1 and started[0]["resume_step"] == ckpt and started[0]["attempt"] == 2
     train_steps = [m["done"] for m in messages if m["type"] == "progress" and m.get("phase") == "train"]
     assert train_steps[0] == ckpt + 1 and train_steps[-1] == total       # the step count goes on
+    assert any(m["type"] == "progress" and m.get("phase") == "expert" for m in messages)
+    assert done.result["scale_expert"]["clips"] == 16                   # 4 framings × 4 scale moves × 1
     run = service.run_path(store, done)
     steps = [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines()
              if "loss" in json.loads(x)]

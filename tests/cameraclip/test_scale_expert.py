@@ -1,0 +1,122 @@
+"""The zoom/dolly expert: its clips, its training, how it combines with CameraCLIP, its file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from cinestudio.camerasim.dataset import plan_scale_moves
+from cinestudio.cameraclip.scale_expert import (ExpertConfig, ScaleExpert, ScaleMoveNet, choose_scale_moves,
+                                                expert_input, has_scale_moves, render_training_clips, train_expert)
+
+KEYS = ["static", "zoom_in", "zoom_out", "dolly_in", "dolly_out", "pan_left"]
+
+
+def _probs(**p):
+    row = np.array([p.get(k, 0.0) for k in KEYS])
+    return row / row.sum()
+
+
+def test_only_a_top_zoom_or_dolly_changes_and_only_its_type():
+    probs = np.stack([
+        _probs(zoom_in=0.5, dolly_in=0.3, static=0.2),    # CameraCLIP p(dolly) 0.375; expert 0.9 → mean 0.64: dolly
+        _probs(zoom_out=0.6, dolly_out=0.1, pan_left=0.3),  # 0.143 and 0.8 → 0.47: stays a zoom
+        _probs(dolly_out=0.7, zoom_out=0.2, static=0.1),  # 0.78 and 0.1 → 0.44: a zoom, still out
+        _probs(static=0.6, dolly_in=0.4),                 # the top is no scale move: unchanged
+    ])
+    got = choose_scale_moves(probs, KEYS, np.array([0.9, 0.8, 0.1, 0.0]))
+    assert [KEYS[i] for i in got] == ["dolly_in", "zoom_out", "zoom_out", "static"]
+    # without the scale classes in the taxonomy the choice is CameraCLIP's own
+    assert list(choose_scale_moves(probs[:, [0, 5]], ["static", "pan_left"], np.ones(4))) == [0, 1, 0, 0]
+    assert has_scale_moves(KEYS) and not has_scale_moves(["static", "zoom_in", "pan_left"])
+
+
+def test_plans_cover_every_framing_but_the_extreme_close_up_evenly_and_repeat_for_a_seed():
+    plans = plan_scale_moves(2, seed=4)
+    cells = {(p.framing, p.movement) for p in plans}
+    assert len(plans) == 2 * len(cells) and all(p.movement.startswith(("zoom", "dolly")) for p in plans)
+    assert "extreme_close_up" not in {p.framing for p in plans} and len({p.framing for p in plans}) == 4
+    assert plans == plan_scale_moves(2, seed=4) and plans != plan_scale_moves(2, seed=5)
+
+
+def test_renders_are_the_same_whatever_the_number_of_worker_processes():
+    cfg = ExpertConfig(clips_per_cell=1, seed=2, num_frames=4)
+    one, labels = render_training_clips(cfg, workers=1)
+    two, labels2 = render_training_clips(cfg, workers=2, chunk=5)
+    assert one.shape == (16, 4, 64, 64, 3) and one.dtype == np.uint8
+    assert np.array_equal(one, two) and np.array_equal(labels, labels2) and labels.sum() == 8
+    with pytest.raises(Exception, match="at least 1"):
+        plan_scale_moves(0, seed=1)
+
+
+def _toy_clips(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Label 1: a bright bar moving in the middle of the picture; label 0: moving near an edge. Like
+    zoom against dolly, neither a mirror nor time running backwards changes the label."""
+    frames = rng.integers(0, 60, (n, 4, 64, 64, 3)).astype(np.uint8)
+    labels = rng.integers(0, 2, n)
+    for i, y in enumerate(labels):
+        left = 24 if y else (2 if rng.random() < 0.5 else 46)
+        for t in range(4):
+            frames[i, t, :, left + 4 * t:left + 4 * t + 4] = 255
+    return frames, labels.astype(np.int64)
+
+
+def test_training_learns_a_separable_task_and_the_weights_round_trip(tmp_path):
+    frames, labels = _toy_clips(160, np.random.default_rng(0))
+    net, summary = train_expert(ExpertConfig(epochs=3, batch_size=16, num_frames=4, val_fraction=0.2, lr=3e-3),
+                                frames, labels)
+    assert summary["steps"] == 3 * 8 and summary["n_val"] == 32
+    expert = ScaleExpert(net)
+    test, truth = _toy_clips(64, np.random.default_rng(1))
+    p = expert.p_dolly(test)
+    assert p.shape == (64,) and np.all((p >= 0) & (p <= 1))
+    assert np.mean((p > 0.5) == truth.astype(bool)) >= 0.9
+    path = expert.save(tmp_path / "expert.safetensors", summary)
+    again = ScaleExpert.load(path, num_frames=4)
+    assert np.allclose(again.p_dolly(test), p, atol=1e-6)
+    assert not path.read_bytes().startswith(b"\x80")  # safetensors (a JSON header), not a pickle
+    with pytest.raises(Exception, match="does not fit"):
+        ScaleExpert.load(path, num_frames=8)
+
+
+def test_input_removes_what_stands_still_and_resizes():
+    still = np.full((2, 4, 32, 32, 3), 90, np.uint8)
+    x = expert_input(still, 64)
+    assert x.shape == (2, 12, 64, 64) and torch.count_nonzero(x) == 0
+    assert ScaleMoveNet(4)(x).shape == (2, 2)
+
+
+class _FixedExpert:
+    def __init__(self, p: float):
+        self.p = p
+
+    def p_dolly(self, frames):
+        return np.full(len(frames), self.p)
+
+
+@torch.no_grad()
+def test_classify_swaps_a_top_zoom_with_its_dolly_twin_when_the_expert_says_so():
+    from cinestudio.cameraclip.infer import LoadedRun, class_embeddings, classify_frames, embed_clips
+    from cinestudio.cameraclip.model import build_model
+    from cinestudio.cameraclip.registry import ModelSpec
+    from cinestudio.taxonomy import load_taxonomy
+    from tests.cameraclip.clips import render
+
+    torch.manual_seed(0)
+    run = LoadedRun(model=build_model(ModelSpec()).eval(), taxonomy=load_taxonomy("cinematic2k"), config={})
+    frames = render("zoom_in", "medium_shot", "eye_level", np.random.default_rng(3), frames=8, size=64)
+    keys, text = class_embeddings(run.model, run.taxonomy, "movement")
+    text = text.clone()
+    text[keys.index("zoom_in")] = embed_clips(run, frames)[0]  # CameraCLIP's top: zoom in, for sure
+    run._class_cache = {"movement": (keys, text)}
+    alone = classify_frames(run, frames, axes=("movement",))["movement"]
+    assert alone[0]["key"] == "zoom_in"
+    run.scale_expert = _FixedExpert(0.0)
+    assert classify_frames(run, frames, axes=("movement",))["movement"] == alone
+    run.scale_expert = _FixedExpert(1.0)
+    swapped = classify_frames(run, frames, axes=("movement",))["movement"]
+    score = {r["key"]: r["score"] for r in alone}
+    assert swapped[0]["key"] == "dolly_in" and swapped[0]["score"] == score["zoom_in"]
+    assert {r["key"]: r["score"] for r in swapped}["zoom_in"] == score["dolly_in"]
+    assert all(score[r["key"]] == r["score"] for r in swapped if r["key"] not in ("zoom_in", "dolly_in"))

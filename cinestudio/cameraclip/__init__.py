@@ -9,6 +9,7 @@ One concept per module:
 - `augment`    augmentations that keep labels true (flip, time reversal with label swaps, ...)
 - `data`       simulator ``labels.jsonl`` / export manifests → `ClipItem`; the frame cache
 - `checkpoint` safetensors checkpoints (weights + optimizer state + step), no pickles
+- `scale_expert` the zoom/dolly expert: a small CNN beside CameraCLIP, trained on fresh renders
 - `train`      `train(TrainConfig, progress, should_stop)` and `main(argv)`; the run folder
 - `evaluate`   retrieval R@1 per axis, confusion matrices, direction flip rates
 - `infer`      `load_run`, `classify_frames`, `score_frames` (the library entry for CLIPLoRA)

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cinestudio.cameraclip import augment
 from cinestudio.cameraclip.checkpoint import load_checkpoint, save_checkpoint
 from cinestudio.progress import ProgressFn, StopFn, check_stop
 
@@ -53,6 +54,7 @@ class ExpertConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     val_fraction: float = 0.05
+    jitter: bool = True  # CameraCLIP's photometric jitter (gain, contrast, colour, sensor noise)
     seed: int = 0
     num_frames: int = 8
     size: int = RENDER_SIZE
@@ -83,9 +85,13 @@ class ScaleMoveNet(nn.Module):
 
 
 def expert_input(frames: torch.Tensor | np.ndarray, size: int) -> torch.Tensor:
-    """uint8 clips ``(B, T, H, W, 3)`` → the net's input ``(B, T*3, size, size)``: each clip's frames
-    minus their mean (what moves, not what is there), times `INPUT_GAIN`."""
-    x = torch.as_tensor(frames).permute(0, 1, 4, 2, 3).float().div_(255.0)
+    """uint8 clips ``(B, T, H, W, 3)`` → the net's input ``(B, T*3, size, size)``."""
+    return stack_frames(torch.as_tensor(frames).permute(0, 1, 4, 2, 3).float().div_(255.0), size)
+
+
+def stack_frames(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Float clips ``(B, T, 3, H, W)`` in [0, 1] → ``(B, T*3, size, size)``: each clip's frames minus
+    their mean (what moves, not what is there), times `INPUT_GAIN`."""
     b, t, c, h, w = x.shape
     if (h, w) != (size, size):
         x = F.interpolate(x.reshape(b * t, c, h, w), size=(size, size), mode="area").reshape(b, t, c, size, size)
@@ -193,7 +199,10 @@ def train_expert(config: ExpertConfig, frames: np.ndarray, labels: np.ndarray, d
         epoch, k = divmod(step, per_epoch)
         perm = np.random.default_rng([config.seed, epoch]).permutation(tr)
         idx = np.sort(perm[k * config.batch_size:(k + 1) * config.batch_size])
-        x = expert_input(_augment(torch.from_numpy(frames[idx]), gen), config.size).to(device)
+        x = _augment(torch.from_numpy(frames[idx]), gen).permute(0, 1, 4, 2, 3).float().div_(255.0)
+        if config.jitter:
+            x = augment.photometric(x, gen)
+        x = stack_frames(x, config.size).to(device)
         y = torch.from_numpy(labels[idx]).to(device)
         loss = F.cross_entropy(net(x), y)
         opt.zero_grad(set_to_none=True)

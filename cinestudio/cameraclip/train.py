@@ -513,8 +513,10 @@ def add_scale_expert(run: Path, config: TrainConfig, tax: Taxonomy, device: str,
     if keep and path.is_file() and saved.get("scale_expert"):
         return saved["scale_expert"]
     expert_config = ExpertConfig(clips_per_cell=config.scale_expert_clips, epochs=config.scale_expert_epochs,
-                                 seed=config.seed, num_frames=config.num_frames, scheme=config.scheme)
-    expert, summary = fit_expert(expert_config, device, progress, should_stop, usable_cpus(), step_timer)
+                                 seed=config.seed, num_frames=config.num_frames, scheme=config.scheme,
+                                 jitter=config.jitter)
+    workers = config.threads or usable_cpus()  # render processes: a job's share of the cores, when it has one
+    expert, summary = fit_expert(expert_config, device, progress, should_stop, workers, step_timer)
     expert.save(path, summary)
     write_json_atomic(cfg_path, {**saved, "scale_expert": summary})
     return summary

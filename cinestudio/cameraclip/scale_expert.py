@@ -31,7 +31,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cinestudio.cameraclip import augment
 from cinestudio.cameraclip.checkpoint import load_checkpoint, save_checkpoint
 from cinestudio.progress import ProgressFn, StopFn, check_stop
 
@@ -48,13 +47,12 @@ STRIDES = (1, 2, 2, 2, 1)
 
 @dataclass
 class ExpertConfig:
-    clips_per_cell: int = 200  # rendered clips per framing and scale move (0: no expert)
-    epochs: int = 6
+    clips_per_cell: int = 400  # rendered clips per framing and scale move
+    epochs: int = 8
     batch_size: int = 32
     lr: float = 2e-3
     weight_decay: float = 1e-4
     val_fraction: float = 0.05
-    jitter: bool = True  # CameraCLIP's photometric jitter (gain, contrast, colour, sensor noise)
     seed: int = 0
     num_frames: int = 8
     size: int = RENDER_SIZE
@@ -199,10 +197,7 @@ def train_expert(config: ExpertConfig, frames: np.ndarray, labels: np.ndarray, d
         epoch, k = divmod(step, per_epoch)
         perm = np.random.default_rng([config.seed, epoch]).permutation(tr)
         idx = np.sort(perm[k * config.batch_size:(k + 1) * config.batch_size])
-        x = _augment(torch.from_numpy(frames[idx]), gen).permute(0, 1, 4, 2, 3).float().div_(255.0)
-        if config.jitter:
-            x = augment.photometric(x, gen)
-        x = stack_frames(x, config.size).to(device)
+        x = expert_input(_augment(torch.from_numpy(frames[idx]), gen), config.size).to(device)
         y = torch.from_numpy(labels[idx]).to(device)
         loss = F.cross_entropy(net(x), y)
         opt.zero_grad(set_to_none=True)

@@ -87,8 +87,8 @@ class TrainConfig:
     log_every: int = 10
     max_minutes: float | None = 15.0  # time budget of the training loop (after frame caching); None: epochs only
     threads: int | None = None  # torch threads; None: on CPU, the fastest count now (cinestudio.cpu_threads)
-    scale_expert_clips: int = 200  # clips rendered per framing and scale move for the zoom/dolly expert; 0: none
-    scale_expert_epochs: int = 6
+    scale_expert_clips: int = 400  # clips rendered per framing and scale move for the zoom/dolly expert; 0: none
+    scale_expert_epochs: int = 8
     scheme: str = DEFAULT_SCHEME
     cache: str | None = None
     extra: dict = field(default_factory=dict)
@@ -513,8 +513,7 @@ def add_scale_expert(run: Path, config: TrainConfig, tax: Taxonomy, device: str,
     if keep and path.is_file() and saved.get("scale_expert"):
         return saved["scale_expert"]
     expert_config = ExpertConfig(clips_per_cell=config.scale_expert_clips, epochs=config.scale_expert_epochs,
-                                 seed=config.seed, num_frames=config.num_frames, scheme=config.scheme,
-                                 jitter=config.jitter)
+                                 seed=config.seed, num_frames=config.num_frames, scheme=config.scheme)
     workers = config.threads or usable_cpus()  # render processes: a job's share of the cores, when it has one
     expert, summary = fit_expert(expert_config, device, progress, should_stop, workers, step_timer)
     expert.save(path, summary)

@@ -41,8 +41,8 @@ def train_cmd(
     movement_prior: float | None = typer.Option(None, "--movement-prior", help="Bonus (nats) on the classical motion estimator's movement class when classifying; 0: the learned model alone."),
     motion_features: int = typer.Option(0, "--motion-features", min=0, help="Motion feature version of a new run (1-4; 0: the default, 4)."),
     movement_focus: float = typer.Option(0.0, "--movement-focus", min=0.0, help="Focal weighting of hard clips in the movement loss ((1-p)^focus; 0: off)."),
-    scale_expert_clips: int = typer.Option(200, "--scale-expert-clips", min=0, help="Clips the simulator renders per framing and scale move for the run's zoom/dolly expert (trained after CameraCLIP); 0: no expert."),
-    scale_expert_epochs: int = typer.Option(6, "--scale-expert-epochs", min=1, help="Passes of the zoom/dolly expert over its clips."),
+    scale_expert_clips: int = typer.Option(400, "--scale-expert-clips", min=0, help="Clips the simulator renders per framing and scale move for the run's zoom/dolly expert (trained after CameraCLIP); 0: no expert."),
+    scale_expert_epochs: int = typer.Option(8, "--scale-expert-epochs", min=1, help="Passes of the zoom/dolly expert over its clips."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -80,8 +80,8 @@ def _echo_expert(expert: dict, val_r1: dict | None) -> None:
 @user_errors
 def expert_cmd(
     run: Path = typer.Argument(..., help="Run folder."),
-    clips: int | None = typer.Option(None, "--clips", min=1, help="Clips rendered per framing and scale move (default: the run's setting, else 200)."),
-    epochs: int | None = typer.Option(None, "--epochs", min=1, help="Passes over them (default: the run's setting, else 6)."),
+    clips: int | None = typer.Option(None, "--clips", min=1, help="Clips rendered per framing and scale move (default: the run's setting, else 400)."),
+    epochs: int | None = typer.Option(None, "--epochs", min=1, help="Passes over them (default: the run's setting, else 8)."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of the renders and the training (default: the run's)."),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     as_json: bool = JsonOption,

@@ -56,6 +56,9 @@ def test_train_tab_validates_trains_cancels_resumes_finishes_and_sets_the_prelab
     form.lr.setValue(0.002)
     form.device.setCurrentText("cpu")
     form.extra = {"num_frames": 4, "seed": 1}
+    assert "scale_expert_clips" not in form.config()  # the expert is on by default (the documented run)
+    form.expert.setChecked(False)                      # ... and takes minutes: not in this test
+    assert form.config()["scale_expert_clips"] == 0
     form.changed()
     qtbot.waitUntil(lambda: form.start.isEnabled(), timeout=10_000)
 

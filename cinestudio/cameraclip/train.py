@@ -488,7 +488,7 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
                "stopped_early": stopped_early, "elapsed_s": round(elapsed(), 1), "recipe": recipe,
                "n_train": len(train_items), "n_val": len(val_items), "n_trainable_parameters":
                    sum(p.numel() for p in model.parameters() if p.requires_grad), "val_r1": val_r1}
-    expert = add_scale_expert(run, config, tax, device, progress, should_stop, governor, resume)
+    expert = add_scale_expert(run, config, tax, device, progress, should_stop, governor, keep=resume)
     if expert is not None:
         summary["scale_expert"] = expert
         if len(val_table):

@@ -49,6 +49,13 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
     assert ev["scale_expert"] is True and all("movement_learned" in p for p in ev["predictions"])
     res = invoke("clip", "eval", run, "--data", clip_data, "--no-scale-expert", "--json")
     assert res.exit_code == 0 and json.loads(res.stdout)["scale_expert"] is False
+    before = (run / "scale_expert.safetensors").read_bytes()
+    res = invoke("clip", "expert", run, "--clips", 1, "--epochs", 1, "--seed", 5, "--json")  # train it again
+    assert res.exit_code == 0, res.output
+    again = json.loads(res.stdout)
+    assert again["clips"] == 16 and again["config"]["seed"] == 5
+    assert json.loads((run / "config.json").read_text(encoding="utf-8"))["scale_expert"] == again
+    assert (run / "scale_expert.safetensors").read_bytes() != before
     assert (run / "eval" / "confusion.png").stat().st_size > 0
 
     clip = clip_data / "pan_left_00.mp4"
@@ -80,6 +87,8 @@ def test_bad_inputs_are_one_error_line(tmp_path, clip_data):
     assert res.stderr.strip().startswith("error: ") and len(res.stderr.strip().splitlines()) == 1
     res = invoke("clip", "train", "--data", tmp_path, "--out", tmp_path / "r", "--json")
     assert res.exit_code == 2 and "labels.jsonl" in res.stderr
+    res = invoke("clip", "expert", tmp_path / "nowhere", "--json")
+    assert res.exit_code == 2 and res.stderr.startswith("error: ")
 
 
 def test_resume_continues_the_step_count(tmp_path, clip_data):

@@ -37,6 +37,11 @@ def _job(tab):
     return tab.selected_job()
 
 
+# Enough steps that the cancel lands while it trains: with 3 epochs (6 steps) an idle machine
+# finished the job before the tab had shown its first loss point.
+EPOCHS = 20
+
+
 def test_train_tab_validates_trains_cancels_resumes_finishes_and_sets_the_prelabelling_model(qtbot, workspace):
     tab = TrainTab(workspace)
     qtbot.addWidget(tab)
@@ -51,7 +56,7 @@ def test_train_tab_validates_trains_cancels_resumes_finishes_and_sets_the_prelab
     qtbot.waitUntil(lambda: "needs at least" in form.problem.text(), timeout=10_000)
     assert not form.start.isEnabled()
     form.data.setCurrentIndex(form.data.findData("sim"))
-    form.epochs.setValue(3)
+    form.epochs.setValue(EPOCHS)
     form.batch.setValue(6)
     form.lr.setValue(0.002)
     form.device.setCurrentText("cpu")
@@ -84,10 +89,11 @@ def test_train_tab_validates_trains_cancels_resumes_finishes_and_sets_the_prelab
     qtbot.waitUntil(lambda: _job(tab).state == "succeeded", timeout=180_000)
     probe.stop()
     job = _job(tab)
-    assert job.attempts == 2 and job.result["steps"] == job.result["total_steps"] == 6
-    qtbot.waitUntil(lambda: tab.view.curves.points("loss") == 6, timeout=10_000)
+    steps = EPOCHS * 2                                          # 12 training clips, batch 6
+    assert job.attempts == 2 and job.result["steps"] == job.result["total_steps"] == steps
+    qtbot.waitUntil(lambda: tab.view.curves.points("loss") == steps, timeout=10_000)
     xs, _ = tab.view.curves.curves["loss"].getData()
-    assert list(xs) == [1, 2, 3, 4, 5, 6]                     # one curve, no step twice
+    assert list(xs) == list(range(1, steps + 1))                # one curve, no step twice
     assert tab.view.curves.points("val_r1.movement") >= 1
     assert f"resuming from step {ckpt}" in tab.view.log.toPlainText()
 

@@ -207,8 +207,9 @@ class TrainForm(JobForm):
         self.expert = QCheckBox("train one after CameraCLIP")
         self.expert.setChecked(True)
         self.expert.setToolTip("A small CNN beside CameraCLIP that tells a zoom from a dolly, trained on 6400 clips "
-                               "the simulator renders for it: about 6 more minutes on 2 CPU cores "
-                               "(docs/cameraclip.md, zoom/dolly expert)")
+                               "the simulator renders for it, whatever the data's size: about 10 more minutes "
+                               "for a job on a 2-core machine (jobs leave one core to the app), 6 with both "
+                               "cores (docs/cameraclip.md, zoom/dolly expert)")
         for label, widget in (("Model", self.model), ("Pooling", self.pooling), ("Epochs", self.epochs),
                               ("Batch size", self.batch), ("Learning rate", self.lr),
                               ("Zoom/dolly expert", self.expert), ("Device", self.device)):

@@ -83,13 +83,9 @@ class ScaleMoveNet(nn.Module):
 
 
 def expert_input(frames: torch.Tensor | np.ndarray, size: int) -> torch.Tensor:
-    """uint8 clips ``(B, T, H, W, 3)`` → the net's input ``(B, T*3, size, size)``."""
-    return stack_frames(torch.as_tensor(frames).permute(0, 1, 4, 2, 3).float().div_(255.0), size)
-
-
-def stack_frames(x: torch.Tensor, size: int) -> torch.Tensor:
-    """Float clips ``(B, T, 3, H, W)`` in [0, 1] → ``(B, T*3, size, size)``: each clip's frames minus
-    their mean (what moves, not what is there), times `INPUT_GAIN`."""
+    """uint8 clips ``(B, T, H, W, 3)`` → the net's input ``(B, T*3, size, size)``: each clip's frames
+    minus their mean (what moves, not what is there), times `INPUT_GAIN`."""
+    x = torch.as_tensor(frames).permute(0, 1, 4, 2, 3).float().div_(255.0)
     b, t, c, h, w = x.shape
     if (h, w) != (size, size):
         x = F.interpolate(x.reshape(b * t, c, h, w), size=(size, size), mode="area").reshape(b, t, c, size, size)

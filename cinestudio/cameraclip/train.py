@@ -488,37 +488,37 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
                "stopped_early": stopped_early, "elapsed_s": round(elapsed(), 1), "recipe": recipe,
                "n_train": len(train_items), "n_val": len(val_items), "n_trainable_parameters":
                    sum(p.numel() for p in model.parameters() if p.requires_grad), "val_r1": val_r1}
-    expert = add_scale_expert(run, config, tax, device, progress, should_stop, governor, keep=resume)
-    if expert is not None:
-        summary["scale_expert"] = expert
+    added = add_scale_expert(run, config, tax, device, progress, should_stop, governor, keep=resume)
+    if added is not None:
+        expert, summary["scale_expert"] = added
         if len(val_table):
             summary["val_r1_with_expert"] = retrieval_r1(predict_table(
-                model, tax, val_table, movement_prior=config.movement_prior,
-                scale_expert=ScaleExpert.load(run / EXPERT_NAME, config.num_frames, device)), val_table, tax)
+                model, tax, val_table, movement_prior=config.movement_prior, scale_expert=expert), val_table, tax)
             _write_metrics(metrics, {"step": step, "val_r1_with_expert": summary["val_r1_with_expert"]})
     return summary
 
 
 def add_scale_expert(run: Path, config: TrainConfig, tax: Taxonomy, device: str, progress: ProgressFn | None = None,
-                     should_stop: StopFn | None = None, step_timer=None, keep: bool = True) -> dict | None:
+                     should_stop: StopFn | None = None, step_timer=None,
+                     keep: bool = True) -> tuple[ScaleExpert, dict] | None:
     """Render clips and train the run's zoom/dolly expert (`cinestudio.cameraclip.scale_expert`) into
-    ``RUN/scale_expert.safetensors`` and record it in ``config.json``; None when the run is to have
-    none (``scale_expert_clips`` 0, or no zoom and dolly in the taxonomy). With `keep`, an expert the
-    run already has stays (a resumed run)."""
+    ``RUN/scale_expert.safetensors`` and record it in ``config.json``; return it and its summary, or
+    None when the run is to have none (``scale_expert_clips`` 0, or no zoom and dolly in the
+    taxonomy). With `keep`, an expert the run already has stays (a resumed run)."""
     path = run / EXPERT_NAME
     if config.scale_expert_clips <= 0 or not has_scale_moves(tax.keys("movement")):
         return None
     cfg_path = run / CONFIG_NAME
     saved = json.loads(cfg_path.read_text(encoding="utf-8"))
     if keep and path.is_file() and saved.get("scale_expert"):
-        return saved["scale_expert"]
+        return ScaleExpert.load(path, config.num_frames, device), saved["scale_expert"]
     expert_config = ExpertConfig(clips_per_cell=config.scale_expert_clips, epochs=config.scale_expert_epochs,
                                  seed=config.seed, num_frames=config.num_frames, scheme=config.scheme)
     workers = config.threads or usable_cpus()  # render processes: a job's share of the cores, when it has one
     expert, summary = fit_expert(expert_config, device, progress, should_stop, workers, step_timer)
     expert.save(path, summary)
     write_json_atomic(cfg_path, {**saved, "scale_expert": summary})
-    return summary
+    return expert, summary
 
 
 def add_scale_expert_to_run(run: str | os.PathLike[str], clips: int | None = None, epochs: int | None = None,
@@ -541,9 +541,9 @@ def add_scale_expert_to_run(run: str | os.PathLike[str], clips: int | None = Non
         raise UserInputError(run, f"scheme {config.scheme} has no zoom and dolly classes to tell apart")
     device = resolve_device(device)
     governor = training_threads(config.threads, device == "cpu", torch.set_num_threads, torch.get_num_threads)
-    summary = add_scale_expert(run, config, tax, device, progress, should_stop, governor, keep=False)
-    assert summary is not None
-    return summary
+    added = add_scale_expert(run, config, tax, device, progress, should_stop, governor, keep=False)
+    assert added is not None
+    return added[1]
 
 
 # ---- main(argv) ---------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def train_cmd(
         _echo_expert(summary["scale_expert"], summary.get("val_r1_with_expert"))
 
 
-def _echo_expert(expert: dict, val_r1: dict | None) -> None:
+def _echo_expert(expert: dict, val_r1: dict | None = None) -> None:
     line = (f"zoom/dolly expert: {expert['clips']} rendered clips in {expert['render_s']:.0f} s, "
             f"{expert['steps']} steps in {expert['train_s']:.0f} s, held-out accuracy {expert['val_accuracy']}")
     if val_r1 and val_r1.get("movement") is not None:
@@ -95,7 +95,7 @@ def expert_cmd(
     if as_json:
         emit_json(summary)
         return
-    _echo_expert(summary, summary.get("val_r1_with_expert"))
+    _echo_expert(summary)
 
 
 @clip_app.command("manifest")

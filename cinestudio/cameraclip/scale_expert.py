@@ -14,12 +14,21 @@ other class stay CameraCLIP's. Free-text scores (`score_frames`) never change.
 
 A run keeps its expert in ``scale_expert.safetensors``; the run's ``config.json`` says how it was
 made (``scale_expert``).
+
+The expert depends on its configuration (clip count, epochs, seed, frames) and the code that renders
+and trains it, never on the run's data. `ExpertStore` keeps trained experts under a key of exactly
+those (`expert_key`), by default in the per-user cache folder, so that a later run with the same
+settings copies it in seconds instead of spending minutes rendering and training the same thing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import math
 import os
+import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -32,7 +41,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from cinestudio.cameraclip.checkpoint import load_checkpoint, save_checkpoint
+from cinestudio.errors import UserInputError
+from cinestudio.fsutil import atomic_path
 from cinestudio.progress import ProgressFn, StopFn, check_stop
+
+log = logging.getLogger(__name__)
 
 EXPERT_NAME = "scale_expert.safetensors"
 #: The classes the expert decides between, as (zoom, dolly) twins of one direction.
@@ -247,6 +260,75 @@ def fit_expert(config: ExpertConfig, device: str = "cpu", progress: ProgressFn |
     net, summary = train_expert(config, frames, labels, device, progress, should_stop, step_timer)
     return ScaleExpert(net, config.size), {"config": asdict(config), "clips": int(len(labels)),
                                             "render_s": round(render_s, 1), **summary}
+
+
+# ---- reusing trained experts --------------------------------------------------------------------
+def _code_fingerprint() -> str:
+    """A hash of the code that renders the expert's clips and trains it: the simulator package and
+    this module (any change there may change the expert), and the numeric libraries' versions."""
+    import cv2
+
+    from cinestudio import camerasim
+
+    digest = hashlib.sha1()
+    for path in sorted(Path(camerasim.__file__).parent.glob("*.py")) + [Path(__file__)]:
+        digest.update(path.name.encode("utf-8"))
+        digest.update(path.read_bytes())
+    digest.update(repr((np.__version__, torch.__version__, cv2.__version__)).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def expert_key(config: ExpertConfig) -> str:
+    """What decides a trained expert: its configuration and `_code_fingerprint` (not the device:
+    CPU and GPU train the same expert up to float rounding)."""
+    payload = json.dumps({"config": asdict(config), "code": _code_fingerprint()}, sort_keys=True)
+    return hashlib.sha1(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def default_expert_cache() -> Path:
+    """The per-user folder of trained experts (e.g. ~/.cache/CineStudio/scale_experts)."""
+    from platformdirs import user_cache_dir
+
+    from cinestudio.workspace import APP_NAME
+
+    return Path(user_cache_dir(APP_NAME, appauthor=False)) / "scale_experts"
+
+
+@dataclass
+class ExpertStore:
+    """Trained experts kept by `expert_key`: ``FOLDER/KEY.safetensors``, the training summary in its
+    metadata. A damaged or unreadable entry counts as missing; a store that cannot be written to
+    (full disk, read-only) only costs the reuse, never the run."""
+
+    folder: Path
+
+    def path(self, config: ExpertConfig) -> Path:
+        return self.folder / f"{expert_key(config)}.safetensors"
+
+    def load(self, config: ExpertConfig, device: str = "cpu") -> tuple[ScaleExpert, dict] | None:
+        path = self.path(config)
+        if not path.is_file():
+            return None
+        try:
+            net = ScaleMoveNet(config.num_frames)
+            extra = load_checkpoint(path, net)["extra"]
+        except UserInputError as exc:
+            log.warning("ignoring a damaged stored zoom/dolly expert: %s", exc)
+            return None
+        summary = {k: v for k, v in extra.items() if k not in ("size", "num_frames")}
+        return ScaleExpert(net.to(device).eval(), int(extra.get("size", config.size))), summary
+
+    def save(self, config: ExpertConfig, source: Path) -> Path | None:
+        """Copy a run's saved expert file into the store (atomically); None when it cannot."""
+        path = self.path(config)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp:
+                shutil.copyfile(source, tmp)
+        except OSError as exc:
+            log.warning("could not keep the zoom/dolly expert for reuse in %s: %s", self.folder, exc)
+            return None
+        return path
 
 
 # ---- combining with CameraCLIP ------------------------------------------------------------------

@@ -43,7 +43,8 @@ from cinestudio.cameraclip.plots import training_plot
 from cinestudio.cameraclip.prior import movement_bonus
 from cinestudio.cameraclip.pooling import DEFAULT_POOLING, POOLINGS
 from cinestudio.cameraclip.registry import DEFAULT_MODEL, ModelSpec
-from cinestudio.cameraclip.scale_expert import (EXPERT_NAME, ExpertConfig, ScaleExpert, choose_scale_moves, fit_expert,
+from cinestudio.cameraclip.scale_expert import (EXPERT_NAME, ExpertConfig, ExpertStore, ScaleExpert, choose_scale_moves,
+                                                default_expert_cache, fit_expert,
                                                  has_scale_moves)
 from cinestudio.cpu_threads import training_threads, usable_cpus
 from cinestudio.errors import UserInputError
@@ -89,6 +90,8 @@ class TrainConfig:
     threads: int | None = None  # torch threads; None: on CPU, the fastest count now (cinestudio.cpu_threads)
     scale_expert_clips: int = 400  # clips rendered per framing and scale move for the zoom/dolly expert; 0: none
     scale_expert_epochs: int = 8
+    reuse_expert: bool = True  # copy a stored expert trained with the same settings instead of training it again
+    expert_cache: str | None = None  # where trained experts are kept for reuse; None: the per-user cache folder
     scheme: str = DEFAULT_SCHEME
     cache: str | None = None
     extra: dict = field(default_factory=dict)
@@ -504,7 +507,10 @@ def add_scale_expert(run: Path, config: TrainConfig, tax: Taxonomy, device: str,
     """Render clips and train the run's zoom/dolly expert (`cinestudio.cameraclip.scale_expert`) into
     ``RUN/scale_expert.safetensors`` and record it in ``config.json``; return it and its summary, or
     None when the run is to have none (``scale_expert_clips`` 0, or no zoom and dolly in the
-    taxonomy). With `keep`, an expert the run already has stays (a resumed run)."""
+    taxonomy). With `keep`, an expert the run already has stays (a resumed run). With
+    ``config.reuse_expert``, an expert trained earlier with the same settings and code is copied
+    from the store (``config.expert_cache``, by default the per-user cache) and a new one is kept
+    there; its summary then says ``reused``."""
     path = run / EXPERT_NAME
     if config.scale_expert_clips <= 0 or not has_scale_moves(tax.keys("movement")):
         return None
@@ -514,18 +520,31 @@ def add_scale_expert(run: Path, config: TrainConfig, tax: Taxonomy, device: str,
         return ScaleExpert.load(path, config.num_frames, device), saved["scale_expert"]
     expert_config = ExpertConfig(clips_per_cell=config.scale_expert_clips, epochs=config.scale_expert_epochs,
                                  seed=config.seed, num_frames=config.num_frames, scheme=config.scheme)
-    workers = config.threads or usable_cpus()  # render processes: a job's share of the cores, when it has one
-    expert, summary = fit_expert(expert_config, device, progress, should_stop, workers, step_timer)
-    expert.save(path, summary)
+    store = ExpertStore(Path(config.expert_cache) if config.expert_cache else default_expert_cache())
+    stored = store.load(expert_config, device) if config.reuse_expert else None
+    if stored is not None:
+        expert, summary = stored
+        summary = {**summary, "reused": str(store.path(expert_config))}
+        if progress is not None:
+            progress(1, 1, "zoom/dolly expert: reused, trained earlier with the same settings")
+        expert.save(path, summary)
+    else:
+        workers = config.threads or usable_cpus()  # render processes: a job's share of the cores, when it has one
+        expert, summary = fit_expert(expert_config, device, progress, should_stop, workers, step_timer)
+        expert.save(path, summary)
+        if config.reuse_expert:
+            store.save(expert_config, path)
     write_json_atomic(cfg_path, {**saved, "scale_expert": summary})
     return expert, summary
 
 
 def add_scale_expert_to_run(run: str | os.PathLike[str], clips: int | None = None, epochs: int | None = None,
                             seed: int | None = None, device: str = "auto", progress: ProgressFn | None = None,
-                            should_stop: StopFn | None = None) -> dict:
+                            should_stop: StopFn | None = None, reuse: bool | None = None,
+                            expert_cache: str | os.PathLike[str] | None = None) -> dict:
     """Train (again) the zoom/dolly expert of a trained run, e.g. one made before experts existed
-    or with ``scale_expert_clips`` 0; the options default to the run's own settings."""
+    or with ``scale_expert_clips`` 0; the options default to the run's own settings. `reuse`: copy
+    an expert stored with the same settings (default: as the run did)."""
     from cinestudio.cameraclip.infer import read_run_config
 
     run = Path(run)
@@ -536,6 +555,8 @@ def add_scale_expert_to_run(run: str | os.PathLike[str], clips: int | None = Non
     config.scale_expert_clips = clips or config.scale_expert_clips or TrainConfig.scale_expert_clips
     config.scale_expert_epochs = epochs or config.scale_expert_epochs
     config.seed = config.seed if seed is None else seed
+    config.reuse_expert = config.reuse_expert if reuse is None else reuse
+    config.expert_cache = str(expert_cache) if expert_cache else config.expert_cache
     tax = load_taxonomy(config.scheme)
     if not has_scale_moves(tax.keys("movement")):
         raise UserInputError(run, f"scheme {config.scheme} has no zoom and dolly classes to tell apart")

@@ -43,6 +43,8 @@ def train_cmd(
     movement_focus: float = typer.Option(0.0, "--movement-focus", min=0.0, help="Focal weighting of hard clips in the movement loss ((1-p)^focus; 0: off)."),
     scale_expert_clips: int = typer.Option(400, "--scale-expert-clips", min=0, help="Clips the simulator renders per framing and scale move for the run's zoom/dolly expert (trained after CameraCLIP); 0: no expert."),
     scale_expert_epochs: int = typer.Option(8, "--scale-expert-epochs", min=1, help="Passes of the zoom/dolly expert over its clips."),
+    reuse_expert: bool = typer.Option(True, "--reuse-expert/--no-reuse-expert", help="Copy a zoom/dolly expert trained earlier with the same settings (clips, epochs, seed, code) instead of training it again; a new one is kept for reuse."),
+    expert_cache: Path | None = typer.Option(None, "--expert-cache", help="Folder of experts kept for reuse (default: the per-user cache folder)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -53,7 +55,8 @@ def train_cmd(
                          recipe=recipe, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
                          max_minutes=max_minutes or None, threads=threads, cache=str(cache) if cache else None,
                          motion_features=motion_features, movement_focus=movement_focus,
-                         scale_expert_clips=scale_expert_clips, scale_expert_epochs=scale_expert_epochs)
+                         scale_expert_clips=scale_expert_clips, scale_expert_epochs=scale_expert_epochs,
+                         reuse_expert=reuse_expert, expert_cache=str(expert_cache) if expert_cache else None)
     if movement_prior is not None:
         config.movement_prior = movement_prior
     with progress_bar(not as_json, "training") as bar:
@@ -71,6 +74,8 @@ def train_cmd(
 def _echo_expert(expert: dict, val_r1: dict | None = None) -> None:
     line = (f"zoom/dolly expert: {expert['clips']} rendered clips in {expert['render_s']:.0f} s, "
             f"{expert['steps']} steps in {expert['train_s']:.0f} s, held-out accuracy {expert['val_accuracy']}")
+    if expert.get("reused"):
+        line = f"zoom/dolly expert: reused from {expert['reused']} (trained earlier: {line.split(': ', 1)[1]})"
     if val_r1 and val_r1.get("movement") is not None:
         line += f"; validation movement R@1 with it {val_r1['movement']:.3f}"
     typer.echo(line)
@@ -84,6 +89,8 @@ def expert_cmd(
     epochs: int | None = typer.Option(None, "--epochs", min=1, help="Passes over them (default: the run's setting, else 8)."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of the renders and the training (default: the run's)."),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+    reuse: bool | None = typer.Option(None, "--reuse/--no-reuse", help="Copy an expert kept with the same settings instead of training (default: as the run did)."),
+    expert_cache: Path | None = typer.Option(None, "--expert-cache", help="Folder of experts kept for reuse (default: the run's, else the per-user cache folder)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Train (or train again) a run's zoom/dolly expert: a small CNN beside CameraCLIP that decides
@@ -91,7 +98,8 @@ def expert_cmd(
     from cinestudio.cameraclip.train import add_scale_expert_to_run
 
     with progress_bar(not as_json, "zoom/dolly expert") as bar:
-        summary = add_scale_expert_to_run(run, clips=clips, epochs=epochs, seed=seed, device=device, progress=bar)
+        summary = add_scale_expert_to_run(run, clips=clips, epochs=epochs, seed=seed, device=device, progress=bar,
+                                          reuse=reuse, expert_cache=expert_cache)
     if as_json:
         emit_json(summary)
         return

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
+from cinestudio.cameraclip.checkpoint import read_checkpoint
 from cinestudio.cli import app
 from cinestudio.progress import Cancelled
 
@@ -56,6 +58,16 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
     assert again["clips"] == 16 and again["config"]["seed"] == 5
     assert json.loads((run / "config.json").read_text(encoding="utf-8"))["scale_expert"] == again
     assert (run / "scale_expert.safetensors").read_bytes() != before
+    # the same settings again: the expert kept for reuse is copied, not trained
+    trained, _ = read_checkpoint(run / "scale_expert.safetensors")
+    res = invoke("clip", "expert", run, "--clips", 1, "--epochs", 1, "--seed", 5, "--json")
+    assert res.exit_code == 0, res.output
+    reused = json.loads(res.stdout)
+    assert reused["reused"] and {k: v for k, v in reused.items() if k != "reused"} == again
+    copied, _ = read_checkpoint(run / "scale_expert.safetensors")
+    assert copied.keys() == trained.keys() and all(torch.equal(copied[k], trained[k]) for k in trained)
+    res = invoke("clip", "expert", run, "--clips", 1, "--epochs", 1, "--seed", 5, "--no-reuse", "--json")
+    assert res.exit_code == 0 and "reused" not in json.loads(res.stdout)
     assert (run / "eval" / "confusion.png").stat().st_size > 0
 
     clip = clip_data / "pan_left_00.mp4"

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from cinestudio.camerasim.dataset import plan_scale_moves
-from cinestudio.cameraclip.scale_expert import (ExpertConfig, ScaleExpert, ScaleMoveNet, choose_scale_moves,
-                                                expert_input, has_scale_moves, render_training_clips, train_expert)
+from cinestudio.cameraclip.scale_expert import (ExpertConfig, ExpertStore, ScaleExpert, ScaleMoveNet, choose_scale_moves,
+                                                default_expert_cache, expert_key, expert_input, has_scale_moves,
+                                                render_training_clips, train_expert)
 
 KEYS = ["static", "zoom_in", "zoom_out", "dolly_in", "dolly_out", "pan_left"]
 
@@ -120,3 +121,28 @@ def test_classify_swaps_a_top_zoom_with_its_dolly_twin_when_the_expert_says_so()
     assert swapped[0]["key"] == "dolly_in" and swapped[0]["score"] == score["zoom_in"]
     assert {r["key"]: r["score"] for r in swapped}["zoom_in"] == score["dolly_in"]
     assert all(score[r["key"]] == r["score"] for r in swapped if r["key"] not in ("zoom_in", "dolly_in"))
+
+
+def test_kept_experts_are_found_by_settings_and_a_damaged_or_unwritable_store_costs_only_the_reuse(tmp_path):
+    config = ExpertConfig(clips_per_cell=3, epochs=2, seed=1)
+    assert expert_key(config) == expert_key(ExpertConfig(clips_per_cell=3, epochs=2, seed=1))
+    assert len({expert_key(config), expert_key(ExpertConfig(clips_per_cell=3, epochs=2, seed=2)),
+                expert_key(ExpertConfig(clips_per_cell=4, epochs=2, seed=1))}) == 3
+    torch.manual_seed(0)
+    expert = ScaleExpert(ScaleMoveNet(8).eval())
+    saved = expert.save(tmp_path / "run" / "scale_expert.safetensors", {"clips": 12, "val_accuracy": 0.5})
+    store = ExpertStore(tmp_path / "kept")
+    assert store.load(config) is None
+    assert store.save(config, saved) == store.path(config)
+    got, summary = store.load(config)
+    assert summary == {"clips": 12, "val_accuracy": 0.5}
+    clips = np.random.default_rng(0).integers(0, 256, (3, 8, 64, 64, 3), dtype=np.uint8)
+    assert np.allclose(got.p_dolly(clips), expert.p_dolly(clips))
+    assert store.load(ExpertConfig(clips_per_cell=3, epochs=2, seed=2)) is None  # other settings: not this one
+    store.path(config).write_bytes(b"not a checkpoint")
+    assert store.load(config) is None
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the folder should be")
+    assert ExpertStore(blocked / "kept").save(config, saved) is None
+    # tests keep the per-user folder in their temp folder (conftest)
+    assert str(default_expert_cache()).startswith(str(tmp_path.parent))

@@ -208,8 +208,9 @@ class TrainForm(JobForm):
         self.expert.setChecked(True)
         self.expert.setToolTip("A small CNN beside CameraCLIP that tells a zoom from a dolly, trained on 6400 clips "
                                "the simulator renders for it, whatever the data's size: about 10 more minutes "
-                               "for a job on a 2-core machine (jobs leave one core to the app), 6 with both "
-                               "cores (docs/cameraclip.md, zoom/dolly expert)")
+                               "the first time for a job on a 2-core machine (jobs leave one core to the app), 6 "
+                               "with both cores. Later runs with the same seed reuse it in seconds "
+                               "(docs/cameraclip.md, zoom/dolly expert)")
         for label, widget in (("Model", self.model), ("Pooling", self.pooling), ("Epochs", self.epochs),
                               ("Batch size", self.batch), ("Learning rate", self.lr),
                               ("Zoom/dolly expert", self.expert), ("Device", self.device)):

@@ -10,9 +10,9 @@ the frame on its own (a static camera that sees a moving subject is still static
 
     python benchmarks/eval_cameraclip_real.py RUN [--data DIR] [--json]
 
-Prints top-1 accuracy and direction flips of CameraCLIP (as the run classifies: with its estimator
-prior on movement and its zoom/dolly expert when it has them; ``cameraclip_learned``: the learned
-model alone) and of
+Prints top-1 accuracy and direction flips of CameraCLIP (as the run classifies: movement read four
+ways, with its estimator prior and its zoom/dolly expert when it has them; ``cameraclip_learned``:
+the learned model alone, read once) and of
 ``estimate_motion`` (the ``cinestudio motion`` estimator, on all 16 frames; CameraCLIP samples its
 8), per condition.
 """
@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="Estimator-prior bonus (default: the run's own; 0: the learned model alone).")
     ap.add_argument("--no-scale-expert", action="store_true",
                     help="Without the run's zoom/dolly expert (cinestudio.cameraclip.scale_expert).")
+    ap.add_argument("--one-way", action="store_true",
+                    help="Movement read from each clip as is only, not also mirrored and reversed "
+                         "(cinestudio.cameraclip.symmetry).")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
@@ -108,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     result = evaluate(args.run, data, cache=Path(tempfile.mkdtemp(prefix="real_cache_")),
-                      movement_prior=args.movement_prior, scale_expert=not args.no_scale_expert)
+                      movement_prior=args.movement_prior, scale_expert=not args.no_scale_expert,
+                      four_ways=not args.one_way)
     clip_s = time.perf_counter() - t0
     clip_pred = {p["file"]: p["movement"] for p in result["predictions"]}
     learned_pred = {p["file"]: p.get("movement_learned", p["movement"]) for p in result["predictions"]}

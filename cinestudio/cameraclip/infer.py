@@ -19,6 +19,7 @@ from cinestudio.cameraclip.model import CameraCLIP
 from cinestudio.cameraclip.prior import movement_bonus
 from cinestudio.cameraclip.registry import ModelSpec
 from cinestudio.cameraclip.scale_expert import EXPERT_NAME, ScaleExpert, choose_scale_moves
+from cinestudio.cameraclip.symmetry import movement_log_probs
 from cinestudio.errors import UserInputError
 from cinestudio.taxonomy import AXES, DEFAULT_SCHEME, Taxonomy, load_taxonomy
 
@@ -177,9 +178,11 @@ def score_frames(model: CameraCLIP | LoadedRun, frames: np.ndarray, texts: list[
 
 
 @torch.no_grad()
-def classify_frames(run: LoadedRun, frames: np.ndarray, axes: tuple[str, ...] = AXES) -> dict:
+def classify_frames(run: LoadedRun, frames: np.ndarray, axes: tuple[str, ...] = AXES, four_ways: bool = True) -> dict:
     """Per axis, classes ranked by probability (softmax of scaled similarities over the axis; for
-    movement, with the run's estimator prior when it has one: `cinestudio.cameraclip.prior`).
+    movement, read as is, mirrored, reversed and both with `four_ways`:
+    `cinestudio.cameraclip.symmetry`, and with the run's estimator prior when it has one:
+    `cinestudio.cameraclip.prior`).
     With the run's zoom/dolly expert, a top zoom or dolly that the expert and CameraCLIP together
     take for the other type trades places with its twin (`cinestudio.cameraclip.scale_expert`)."""
     m = run.model
@@ -192,6 +195,8 @@ def classify_frames(run: LoadedRun, frames: np.ndarray, axes: tuple[str, ...] = 
         keys, text = run.class_embeddings(axis)
         sims = text @ video
         logits = scale * sims
+        if axis == "movement" and four_ways:
+            logits = torch.as_tensor(movement_log_probs(m, fitted[None], raw[None], keys, text)[0], device=logits.device)
         if axis == "movement" and run.movement_prior > 0 and m.uses_motion:
             bonus = movement_bonus(raw[None], keys, run.movement_prior)[0]
             logits = torch.log_softmax(logits, dim=0) + torch.as_tensor(bonus, device=logits.device)

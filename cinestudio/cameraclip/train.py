@@ -41,6 +41,7 @@ from cinestudio.cameraclip.infer import CONFIG_NAME, LAST_CHECKPOINT, WEIGHTS_NA
 from cinestudio.cameraclip.model import CameraCLIP
 from cinestudio.cameraclip.plots import training_plot
 from cinestudio.cameraclip.prior import movement_bonus
+from cinestudio.cameraclip.symmetry import movement_log_probs
 from cinestudio.cameraclip.pooling import DEFAULT_POOLING, POOLINGS
 from cinestudio.cameraclip.registry import DEFAULT_MODEL, ModelSpec
 from cinestudio.cameraclip.scale_expert import (EXPERT_NAME, ExpertConfig, ExpertStore, ScaleExpert, choose_scale_moves,
@@ -208,11 +209,14 @@ def soft_clip_loss(logits: torch.Tensor, targets: torch.Tensor, focus: float = 0
 # ---- evaluation used during training and by `evaluate` --------------------------------------------
 @torch.no_grad()
 def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size: int = 64,
-                  movement_prior: float = 0.0, scale_expert: ScaleExpert | None = None) -> dict:
+                  movement_prior: float = 0.0, scale_expert: ScaleExpert | None = None,
+                  four_ways: bool = False) -> dict:
     """Per axis: predicted class index per clip (video → the axis's class texts). With
-    `movement_prior` > 0, movement is the ensemble with the classical estimator
-    (`cinestudio.cameraclip.prior`), and with a `scale_expert`, zoom against dolly is decided with
-    it (`cinestudio.cameraclip.scale_expert`); ``pred_learned`` is the model's own choice."""
+    `four_ways`, movement is read from the clip, mirrored, reversed and both
+    (`cinestudio.cameraclip.symmetry`); with `movement_prior` > 0, it is the ensemble with the
+    classical estimator (`cinestudio.cameraclip.prior`), and with a `scale_expert`, zoom against
+    dolly is decided with it (`cinestudio.cameraclip.scale_expert`); ``pred_learned`` is the
+    model's own choice, read once."""
     from cinestudio.cameraclip.infer import class_embeddings, embed_prepared
 
     was_training = model.training
@@ -226,8 +230,12 @@ def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size
         out[axis] = {"keys": keys, "pred": pred, "pred_learned": pred, "sims": sims.cpu().numpy()}
         if axis != "movement" or not len(table):
             continue
-        scale = model.logit_scale.exp().clamp(max=100.0)
-        logp = torch.log_softmax(scale * sims, dim=1).cpu().numpy()
+        if four_ways:
+            logp = movement_log_probs(model, table.frames, table.motion, keys, text, batch_size)
+            out[axis]["pred"] = logp.argmax(1)
+        else:
+            scale = model.logit_scale.exp().clamp(max=100.0)
+            logp = torch.log_softmax(scale * sims, dim=1).cpu().numpy()
         if movement_prior > 0 and model.uses_motion:
             logp = logp + movement_bonus(table.motion, keys, movement_prior)
             out[axis]["pred"] = logp.argmax(1)

@@ -132,6 +132,7 @@ def eval_cmd(
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     movement_prior: float | None = typer.Option(None, "--movement-prior", help="Estimator-prior bonus on movement (default: the run's; 0: the learned model alone)."),
     scale_expert: bool = typer.Option(True, "--scale-expert/--no-scale-expert", help="With the run's zoom/dolly expert, when it has one."),
+    four_ways: bool = typer.Option(True, "--four-ways/--one-way", help="Read movement from each clip as is, mirrored, reversed and both (the default, as classify does), or only as is."),
     as_json: bool = JsonOption,
 ) -> None:
     """Retrieval R@1 per axis, confusion matrices and direction flip rates."""
@@ -139,7 +140,7 @@ def eval_cmd(
 
     with progress_bar(not as_json, "evaluating") as bar:
         result = evaluate(run, data, report_dir=report, device=device, progress=bar, movement_prior=movement_prior,
-                          scale_expert=scale_expert)
+                          scale_expert=scale_expert, four_ways=four_ways)
     if as_json:
         emit_json(result)
         return

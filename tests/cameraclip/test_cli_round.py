@@ -49,6 +49,12 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
     assert "pan_left/pan_right" in ev["flips"]["pairs"]
     assert len(ev["confusion"]["movement"]["matrix"]) == 11
     assert ev["scale_expert"] is True and all("movement_learned" in p for p in ev["predictions"])
+    assert ev["four_ways"] is True
+    res = invoke("clip", "eval", run, "--data", clip_data, "--one-way", "--no-scale-expert", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["four_ways"] is False
+    once = json.loads(res.stdout)
+    # read once, without the expert: the run's choice is the learned model's own
+    assert once["per_axis"] == once["per_axis_learned"] and "movement_learned" not in once["predictions"][0]
     res = invoke("clip", "eval", run, "--data", clip_data, "--no-scale-expert", "--json")
     assert res.exit_code == 0 and json.loads(res.stdout)["scale_expert"] is False
     before = (run / "scale_expert.safetensors").read_bytes()

@@ -111,12 +111,12 @@ def test_classify_swaps_a_top_zoom_with_its_dolly_twin_when_the_expert_says_so()
     text = text.clone()
     text[keys.index("zoom_in")] = embed_clips(run, frames)[0]  # CameraCLIP's top: zoom in, for sure
     run._class_cache = {"movement": (keys, text)}
-    alone = classify_frames(run, frames, axes=("movement",))["movement"]
+    alone = classify_frames(run, frames, axes=("movement",), four_ways=False)["movement"]
     assert alone[0]["key"] == "zoom_in"
     run.scale_expert = _FixedExpert(0.0)
-    assert classify_frames(run, frames, axes=("movement",))["movement"] == alone
+    assert classify_frames(run, frames, axes=("movement",), four_ways=False)["movement"] == alone
     run.scale_expert = _FixedExpert(1.0)
-    swapped = classify_frames(run, frames, axes=("movement",))["movement"]
+    swapped = classify_frames(run, frames, axes=("movement",), four_ways=False)["movement"]
     score = {r["key"]: r["score"] for r in alone}
     assert swapped[0]["key"] == "dolly_in" and swapped[0]["score"] == score["zoom_in"]
     assert {r["key"]: r["score"] for r in swapped}["zoom_in"] == score["dolly_in"]

@@ -1,0 +1,73 @@
+"""Movement read four ways: each clip is also classified mirrored, played backwards and both.
+
+A mirror turns a pan left into a pan right and a reversal turns a zoom in into a zoom out
+(`cinestudio.cameraclip.augment`), so each variant's movement probabilities, mapped back to the
+original clip's classes, are another reading of the same clip. `movement_log_probs` averages the
+four log-probabilities (a geometric mean). CameraCLIP trains on these variants, yet its reading
+of one is not exactly its reading of another; averaging them removes some of the disagreement,
+which helped noisy, shaky real clips most (docs/cameraclip.md, fourteenth session).
+
+Only the movement axis is read this way (a reversed zoom does not keep its framing), and only for
+class probabilities (`classify`, `eval`, pre-labels, CLIPLoRA's guidance); free-text similarities
+(`score`) do not change.
+The motion features of a variant are derived from the clip's own (`augment.variant_motion`), so it
+costs three more passes through the model, not more optical flow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from cinestudio.cameraclip.augment import HFLIP_SWAP, REVERSE_SWAP
+
+#: as is, mirrored, reversed, both (the bits of `augment.variant_frames`)
+VARIANTS = (0, 1, 2, 3)
+
+
+def class_permutation(keys: list[str], variant: int) -> np.ndarray | None:
+    """For each class of `keys`, the index of the class the variant turns it into (a pan left,
+    mirrored, is read as a pan right): ``variant_probs[:, perm]`` are the original's. None when a
+    class's counterpart is not among `keys` (a scheme with a pan left and no pan right)."""
+    out = []
+    for key in keys:
+        if variant & 1:
+            key = HFLIP_SWAP.get(key, key)
+        if variant & 2:
+            key = REVERSE_SWAP.get(key, key)
+        if key not in keys:
+            return None
+        out.append(keys.index(key))
+    return np.array(out)
+
+
+def variant_clips(frames: np.ndarray, variant: int) -> np.ndarray:
+    """Clips ``(B, T, H, W, 3)`` mirrored left-right (bit 1) and/or played backwards (bit 2)."""
+    if variant & 1:
+        frames = frames[:, :, :, ::-1]
+    if variant & 2:
+        frames = frames[:, ::-1]
+    return np.ascontiguousarray(frames)
+
+
+@torch.no_grad()
+def movement_log_probs(model, frames: np.ndarray, raw_motion: np.ndarray, keys: list[str], text: torch.Tensor,
+                       batch_size: int = 64, variants: tuple[int, ...] = VARIANTS) -> np.ndarray:
+    """Mean over `variants` of the movement log-probabilities ``(B, C)`` of prepared clips
+    (`frames` ``(B, T, S, S, 3)`` uint8, raw motion ``(B, T-1, RAW_DIM)``) against the class
+    embeddings `text` ``(C, D)`` of `keys`, each variant's mapped back to the original classes
+    (variants the classes are not closed under are left out)."""
+    from cinestudio.cameraclip.augment import variant_motion
+    from cinestudio.cameraclip.infer import embed_prepared
+
+    scale = model.logit_scale.exp().clamp(max=100.0)
+    total, n = None, 0
+    for v in variants:
+        perm = class_permutation(keys, v)
+        if perm is None:
+            continue
+        video = embed_prepared(model, variant_clips(frames, v), model.encode_motion(variant_motion(raw_motion, v)),
+                               batch_size)
+        logp = torch.log_softmax(scale * (video @ text.T), dim=1).cpu().numpy()[:, perm]
+        total, n = (logp if total is None else total + logp), n + 1
+    return total / n

@@ -83,3 +83,9 @@ def test_origins_that_disagree_are_kept_beside_the_suggestion():
                        prelabels=(pre(1, "movement", "pan_left", 0.7, "motion"),
                                   pre(2, "movement", "pan_left", 0.9, "cameraclip")))
     assert suggestions_of(agree)["movement"].dissent == ()
+    # as the "Disagree" filter: first choices count; a longer sequence from the same first move does not
+    seq = ClipRecord(1, 1, 0, 10, None, "collected", now, now,
+                     prelabels=(PrelabelRecord(1, 1, "movement", "pan_left", 0.7, "motion", None, 0, {"sequence": True}, now),
+                                PrelabelRecord(4, 1, "movement", "zoom_in", 0.7, "motion", None, 1, {"sequence": True}, now),
+                                pre(2, "movement", "pan_left", 0.9, "cameraclip")))
+    assert suggestions_of(seq)["movement"].keys == ("pan_left",) and suggestions_of(seq)["movement"].dissent == ()

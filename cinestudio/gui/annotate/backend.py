@@ -70,8 +70,10 @@ class LabelState:
 @dataclass(frozen=True)
 class Suggestion:
     """The best pre-label of one axis (for movement: the ordered keys of the best origin), and
-    what the other origins say where it differs (`dissent`: (origin, keys, confidence), most
-    confident first). Pre-labellers that disagree mark a clip worth a careful look: CameraCLIP
+    what the other origins say where their first choice differs (`dissent`: (origin, keys,
+    confidence), most confident first; the test of the clip list's "Disagree" filter, so the
+    warning shows on exactly the clips it finds). Pre-labellers that disagree mark a clip worth a
+    careful look: CameraCLIP
     and the motion estimator each fail in their own way (e.g. a still camera on a walking
     subject, which CameraCLIP tends to call a tracking shot; see docs/cameraclip.md)."""
 
@@ -167,7 +169,7 @@ def suggestions_of(clip: ClipRecord) -> dict[str, Suggestion]:
         # the most confident origin wins; on a tie the one listed first (stable sort)
         offers.sort(key=lambda o: -o[0])
         _, origin, keys, confidence = offers[0]
-        dissent = tuple((o, k, c) for _, o, k, c in offers[1:] if k != keys)
+        dissent = tuple((o, k, c) for _, o, k, c in offers[1:] if k[0] != keys[0])
         out[axis] = Suggestion(axis, keys, confidence, origin, dissent)
     return out
 

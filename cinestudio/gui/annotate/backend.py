@@ -73,9 +73,9 @@ class Suggestion:
     what the other origins say where their first choice differs (`dissent`: (origin, keys,
     confidence), most confident first; the test of the clip list's "Disagree" filter, so the
     warning shows on exactly the clips it finds). Pre-labellers that disagree mark a clip worth a
-    careful look: CameraCLIP
-    and the motion estimator each fail in their own way (e.g. a still camera on a walking
-    subject, which CameraCLIP tends to call a tracking shot; see docs/cameraclip.md)."""
+    careful look: CameraCLIP and the motion estimator each fail in their own way (e.g. a still
+    camera on a walking subject, which CameraCLIP tends to call a tracking shot; see
+    docs/cameraclip.md)."""
 
     axis: str
     keys: tuple[str, ...]

@@ -10,6 +10,8 @@ One concept per module:
 - `data`       simulator ``labels.jsonl`` / export manifests → `ClipItem`; the frame cache
 - `checkpoint` safetensors checkpoints (weights + optimizer state + step), no pickles
 - `scale_expert` the zoom/dolly expert: a small CNN beside CameraCLIP, trained on fresh renders
+               (and kept for reuse: `ExpertStore`)
+- `symmetry`   movement read four ways: as is, mirrored, reversed and both, averaged
 - `train`      `train(TrainConfig, progress, should_stop)` and `main(argv)`; the run folder
 - `evaluate`   retrieval R@1 per axis, confusion matrices, direction flip rates
 - `infer`      `load_run`, `classify_frames`, `score_frames` (the library entry for CLIPLoRA)

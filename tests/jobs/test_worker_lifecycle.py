@@ -84,6 +84,18 @@ def test_kill9_of_a_worker_leaves_the_job_interrupted_and_resume_continues_from_
     steps = [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines()
              if "loss" in json.loads(x)]
     assert steps == list(range(1, total + 1))                            # no step logged twice
+    assert "reused" not in done.result["scale_expert"]
+
+    # a later job with the same expert settings copies the kept expert instead of training one
+    later = service.submit(store, "clip-train", {**TINY_TRAIN, "data": str(tiny_set), "scale_expert_clips": 1,
+                                                 "scale_expert_epochs": 1}, device="cpu")
+    messages.clear()
+    QueueRunner(store, cpu_slots=1, threads=1).run(messages.append)
+    second = store.jobs.get(later.id)
+    assert second.state == "succeeded", second.error
+    assert second.result["scale_expert"]["reused"] and second.result["scale_expert"]["clips"] == 16
+    expert_messages = [m["message"] for m in messages if m["type"] == "progress" and m.get("phase") == "expert"]
+    assert expert_messages and all("reused" in m for m in expert_messages)
 
 
 def test_a_failing_job_reports_its_error(store, tiny_set, tmp_path):

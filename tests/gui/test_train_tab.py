@@ -100,6 +100,7 @@ def test_train_tab_validates_trains_cancels_resumes_finishes_and_sets_the_prelab
     # results: the evaluation and the confusion matrices
     qtbot.waitUntil(lambda: not tab.view.confusion.pixmap().isNull(), timeout=10_000)
     assert "Evaluation" in tab.view.results_text.text() and "validation" in tab.view.results_text.text()
+    assert "read four ways" in tab.view.results_text.text() and "Zoom/dolly expert" not in tab.view.results_text.text()
     assert tab.view.open_folder.isEnabled()
 
     # use this model for pre-labelling
@@ -207,3 +208,15 @@ def test_the_tab_mirrors_cameradiff_run_names():
 
     assert backend.LORA_PREVIEWS == train_lora.PREVIEWS and backend.LORA_RUN_CONFIG == train_lora.CONFIG_NAME
     assert backend.LORA_KIND == train_lora.KIND
+
+
+def test_the_results_say_how_movement_was_read_and_where_the_expert_came_from():
+    from cinestudio.gui.train.job_view import movement_note
+
+    ev = {"four_ways": True, "scale_expert": True, "per_axis_learned": {"movement": 0.8512}}
+    trained = {"clips": 6400, "render_s": 180.0, "train_s": 150.0, "val_accuracy": 0.85}
+    note = movement_note(ev, trained)
+    assert "read four ways" in note and "with the zoom/dolly expert" in note and "read once: R@1 0.851" in note
+    assert "trained on 6400 rendered clips in 5.5 min (held-out accuracy 0.85)" in note
+    assert "reused, kept from an earlier run" in movement_note(ev, {**trained, "reused": "/cache/k.safetensors"})
+    assert movement_note({"four_ways": False, "scale_expert": False, "per_axis_learned": {"movement": 0.8}}, None) == ""

@@ -61,6 +61,10 @@ def load_results(run_dir: Path) -> dict[str, Any]:
             out["evaluation"] = json.loads(result.read_text(encoding="utf-8"))
         except ValueError:
             out["evaluation"] = None
+    try:   # what the run says of its zoom/dolly expert (trained, or reused from an earlier run)
+        out["scale_expert"] = json.loads((run_dir / "config.json").read_text(encoding="utf-8")).get("scale_expert")
+    except (OSError, ValueError, AttributeError):
+        out["scale_expert"] = None
     for name, path in (("confusion", run_dir / "eval" / "confusion.png"), ("training", run_dir / "training.png")):
         if path.is_file():
             image = QImage(str(path))
@@ -71,6 +75,27 @@ def load_results(run_dir: Path) -> dict[str, Any]:
         out["previews"] = [str(p) for p in previews]
         out["preview_verdicts"] = _preview_records(run_dir / "metrics.jsonl")
     return out
+
+
+def movement_note(ev: dict[str, Any], expert: dict[str, Any] | None) -> str:
+    """HTML: how the evaluation picked movement classes (read four ways, the zoom/dolly expert)
+    against the model alone, and where the run's expert came from."""
+    parts = []
+    how = [text for text, on in (("read four ways (as is, mirrored, reversed, both)", ev.get("four_ways")),
+                                 ("with the zoom/dolly expert", ev.get("scale_expert"))) if on]
+    learned = (ev.get("per_axis_learned") or {}).get("movement")
+    if how and learned is not None:
+        parts.append(f"Movement {' and '.join(how)}; the model alone, read once: R@1 {learned:.3f}")
+    if expert:
+        acc = expert.get("val_accuracy")
+        if expert.get("reused"):
+            parts.append(f"Zoom/dolly expert: reused, kept from an earlier run with the same settings "
+                         f"(held-out accuracy {acc})")
+        else:
+            minutes = (float(expert.get("render_s") or 0) + float(expert.get("train_s") or 0)) / 60
+            parts.append(f"Zoom/dolly expert: trained on {expert.get('clips')} rendered clips in {minutes:.1f} min "
+                         f"(held-out accuracy {acc}); later runs with the same seed reuse it")
+    return "".join(f"<p>{p}</p>" for p in parts)
 
 
 def _preview_records(path: Path) -> list[dict[str, Any]]:
@@ -382,7 +407,7 @@ class JobView(QWidget):
             self.results_text.setText(
                 f"<p><b>Evaluation</b> on {ev['n']} {ev.get('split', '')} clips — mean R@1 {mean}</p>"
                 f"<table cellspacing='6'><tr><th align='left'>axis</th><th>R@1</th><th>clips</th></tr>{rows}</table>"
-                + flip)
+                + flip + movement_note(ev, results.get("scale_expert")))
         elif self.job is not None and self.job.state == "succeeded":
             self.results_text.setText("This run was not evaluated (evaluate: false).")
         else:

@@ -9,9 +9,9 @@ which helped noisy, shaky real clips most (docs/cameraclip.md, fourteenth sessio
 
 Only the movement axis is read this way (a reversed zoom does not keep its framing), and only for
 class probabilities (`classify`, `eval`, pre-labels, CLIPLoRA's guidance); free-text similarities
-(`score`) do not change.
-The motion features of a variant are derived from the clip's own (`augment.variant_motion`), so it
-costs three more passes through the model, not more optical flow.
+(`score`) and the training's own validation R@1 read each clip once. The motion features of a
+variant are derived from the clip's own (`augment.variant_motion`), so it costs three more passes
+through the model, not more optical flow.
 """
 
 from __future__ import annotations

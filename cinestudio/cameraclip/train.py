@@ -41,12 +41,11 @@ from cinestudio.cameraclip.infer import CONFIG_NAME, LAST_CHECKPOINT, WEIGHTS_NA
 from cinestudio.cameraclip.model import CameraCLIP
 from cinestudio.cameraclip.plots import training_plot
 from cinestudio.cameraclip.prior import movement_bonus
-from cinestudio.cameraclip.symmetry import movement_log_probs
 from cinestudio.cameraclip.pooling import DEFAULT_POOLING, POOLINGS
 from cinestudio.cameraclip.registry import DEFAULT_MODEL, ModelSpec
 from cinestudio.cameraclip.scale_expert import (EXPERT_NAME, ExpertConfig, ExpertStore, ScaleExpert, choose_scale_moves,
-                                                default_expert_cache, fit_expert,
-                                                 has_scale_moves)
+                                                default_expert_cache, fit_expert, has_scale_moves)
+from cinestudio.cameraclip.symmetry import movement_log_probs
 from cinestudio.cpu_threads import training_threads, usable_cpus
 from cinestudio.errors import UserInputError
 from cinestudio.fsutil import write_json_atomic

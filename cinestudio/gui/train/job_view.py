@@ -94,7 +94,7 @@ def movement_note(ev: dict[str, Any], expert: dict[str, Any] | None) -> str:
         else:
             minutes = (float(expert.get("render_s") or 0) + float(expert.get("train_s") or 0)) / 60
             parts.append(f"Zoom/dolly expert: trained on {expert.get('clips')} rendered clips in {minutes:.1f} min "
-                         f"(held-out accuracy {acc}); later runs with the same seed reuse it")
+                         f"(held-out accuracy {acc}); later runs with the same seed and expert settings reuse it")
     return "".join(f"<p>{p}</p>" for p in parts)
 
 

@@ -216,7 +216,7 @@ def test_the_results_say_how_movement_was_read_and_where_the_expert_came_from():
     ev = {"four_ways": True, "scale_expert": True, "per_axis_learned": {"movement": 0.8512}}
     trained = {"clips": 6400, "render_s": 180.0, "train_s": 150.0, "val_accuracy": 0.85}
     note = movement_note(ev, trained)
-    assert "read four ways" in note and "with the zoom/dolly expert" in note and "read once: R@1 0.851" in note
+    assert "read four ways" in note and "with the zoom/dolly expert" in note and "read once: movement R@1 0.851" in note
     assert "trained on 6400 rendered clips in 5.5 min (held-out accuracy 0.85)" in note
     assert "reused, kept from an earlier run" in movement_note(ev, {**trained, "reused": "/cache/k.safetensors"})
     assert movement_note({"four_ways": False, "scale_expert": False, "per_axis_learned": {"movement": 0.8}}, None) == ""

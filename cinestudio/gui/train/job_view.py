@@ -79,22 +79,23 @@ def load_results(run_dir: Path) -> dict[str, Any]:
 
 def movement_note(ev: dict[str, Any], expert: dict[str, Any] | None) -> str:
     """HTML: how the evaluation picked movement classes (read four ways, the zoom/dolly expert)
-    against the model alone, and where the run's expert came from."""
+    against the model alone, and where the run's expert came from. Short lines: the confusion
+    matrices below make the panel wider than its view."""
     parts = []
     how = [text for text, on in (("read four ways (as is, mirrored, reversed, both)", ev.get("four_ways")),
                                  ("with the zoom/dolly expert", ev.get("scale_expert"))) if on]
     learned = (ev.get("per_axis_learned") or {}).get("movement")
     if how and learned is not None:
-        parts.append(f"Movement {' and '.join(how)}; the model alone, read once: R@1 {learned:.3f}")
+        parts.append(f"Movement: {', '.join(how)}.<br>The model alone, read once: movement R@1 {learned:.3f}")
     if expert:
         acc = expert.get("val_accuracy")
         if expert.get("reused"):
-            parts.append(f"Zoom/dolly expert: reused, kept from an earlier run with the same settings "
+            parts.append(f"Zoom/dolly expert: reused, kept from an earlier run with the same settings<br>"
                          f"(held-out accuracy {acc})")
         else:
             minutes = (float(expert.get("render_s") or 0) + float(expert.get("train_s") or 0)) / 60
             parts.append(f"Zoom/dolly expert: trained on {expert.get('clips')} rendered clips in {minutes:.1f} min "
-                         f"(held-out accuracy {acc}); later runs with the same seed and expert settings reuse it")
+                         f"(held-out accuracy {acc}).<br>Later runs with the same seed and expert settings reuse it.")
     return "".join(f"<p>{p}</p>" for p in parts)
 
 

@@ -74,11 +74,12 @@ def reverse(frames: np.ndarray, labels: Labels, labels_hold: bool = False) -> tu
 
 
 def variant_frames(frames: np.ndarray, variant: int) -> np.ndarray:
-    """Variant 0 = as is, 1 = flipped, 2 = reversed, 3 = both (labels: `variant_labels`)."""
+    """Variant 0 = as is, 1 = flipped, 2 = reversed, 3 = both (labels: `variant_labels`) of a clip
+    ``(T, H, W, 3)`` or a batch of them ``(..., T, H, W, 3)``."""
     if variant & 1:
-        frames = frames[:, :, ::-1]
+        frames = frames[..., ::-1, :]
     if variant & 2:
-        frames = frames[::-1]
+        frames = frames[..., ::-1, :, :, :]
     return np.ascontiguousarray(frames)
 
 

@@ -196,7 +196,8 @@ def classify_frames(run: LoadedRun, frames: np.ndarray, axes: tuple[str, ...] = 
         sims = text @ video
         logits = scale * sims
         if axis == "movement" and four_ways:
-            logits = torch.as_tensor(movement_log_probs(m, fitted[None], raw[None], keys, text)[0], device=logits.device)
+            logits = torch.as_tensor(movement_log_probs(m, fitted[None], raw[None], keys, text, video=video[None])[0],
+                                     device=logits.device)
         if axis == "movement" and run.movement_prior > 0 and m.uses_motion:
             bonus = movement_bonus(raw[None], keys, run.movement_prior)[0]
             logits = torch.log_softmax(logits, dim=0) + torch.as_tensor(bonus, device=logits.device)

@@ -23,6 +23,7 @@ settings copies it in seconds instead of spending minutes rendering and training
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -263,9 +264,11 @@ def fit_expert(config: ExpertConfig, device: str = "cpu", progress: ProgressFn |
 
 
 # ---- reusing trained experts --------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
 def _code_fingerprint() -> str:
     """A hash of the code that renders the expert's clips and trains it: the simulator package and
-    this module (any change there may change the expert), and the numeric libraries' versions."""
+    this module (any change there may change the expert), and the numeric libraries' versions.
+    Computed once per process, as `features.fingerprint` is."""
     import cv2
 
     from cinestudio import camerasim

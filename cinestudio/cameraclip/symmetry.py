@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from cinestudio.cameraclip.augment import HFLIP_SWAP, REVERSE_SWAP
+from cinestudio.cameraclip.augment import HFLIP_SWAP, REVERSE_SWAP, variant_frames, variant_motion
 
 #: as is, mirrored, reversed, both (the bits of `augment.variant_frames`)
 VARIANTS = (0, 1, 2, 3)
@@ -41,23 +41,15 @@ def class_permutation(keys: list[str], variant: int) -> np.ndarray | None:
     return np.array(out)
 
 
-def variant_clips(frames: np.ndarray, variant: int) -> np.ndarray:
-    """Clips ``(B, T, H, W, 3)`` mirrored left-right (bit 1) and/or played backwards (bit 2)."""
-    if variant & 1:
-        frames = frames[:, :, :, ::-1]
-    if variant & 2:
-        frames = frames[:, ::-1]
-    return np.ascontiguousarray(frames)
-
-
 @torch.no_grad()
 def movement_log_probs(model, frames: np.ndarray, raw_motion: np.ndarray, keys: list[str], text: torch.Tensor,
-                       batch_size: int = 64, variants: tuple[int, ...] = VARIANTS) -> np.ndarray:
+                       batch_size: int = 64, variants: tuple[int, ...] = VARIANTS,
+                       video: torch.Tensor | None = None) -> np.ndarray:
     """Mean over `variants` of the movement log-probabilities ``(B, C)`` of prepared clips
     (`frames` ``(B, T, S, S, 3)`` uint8, raw motion ``(B, T-1, RAW_DIM)``) against the class
     embeddings `text` ``(C, D)`` of `keys`, each variant's mapped back to the original classes
-    (variants the classes are not closed under are left out)."""
-    from cinestudio.cameraclip.augment import variant_motion
+    (variants the classes are not closed under are left out). `video`: the clips' own embeddings
+    ``(B, D)`` when the caller has them already (variant 0 is then not embedded again)."""
     from cinestudio.cameraclip.infer import embed_prepared
 
     scale = model.logit_scale.exp().clamp(max=100.0)
@@ -66,8 +58,8 @@ def movement_log_probs(model, frames: np.ndarray, raw_motion: np.ndarray, keys: 
         perm = class_permutation(keys, v)
         if perm is None:
             continue
-        video = embed_prepared(model, variant_clips(frames, v), model.encode_motion(variant_motion(raw_motion, v)),
-                               batch_size)
-        logp = torch.log_softmax(scale * (video @ text.T), dim=1).cpu().numpy()[:, perm]
+        seen = video if v == 0 and video is not None else embed_prepared(
+            model, variant_frames(frames, v), model.encode_motion(variant_motion(raw_motion, v)), batch_size)
+        logp = torch.log_softmax(scale * (seen @ text.T), dim=1).cpu().numpy()[:, perm]
         total, n = (logp if total is None else total + logp), n + 1
     return total / n

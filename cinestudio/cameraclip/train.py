@@ -230,7 +230,7 @@ def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size
         if axis != "movement" or not len(table):
             continue
         if four_ways:
-            logp = movement_log_probs(model, table.frames, table.motion, keys, text, batch_size)
+            logp = movement_log_probs(model, table.frames, table.motion, keys, text, batch_size, video=video)
             out[axis]["pred"] = logp.argmax(1)
         else:
             scale = model.logit_scale.exp().clamp(max=100.0)
@@ -534,13 +534,12 @@ def add_scale_expert(run: Path, config: TrainConfig, tax: Taxonomy, device: str,
         summary = {**summary, "reused": str(store.path(expert_config))}
         if progress is not None:
             progress(1, 1, "zoom/dolly expert: reused, trained earlier with the same settings")
-        expert.save(path, summary)
     else:
         workers = config.threads or usable_cpus()  # render processes: a job's share of the cores, when it has one
         expert, summary = fit_expert(expert_config, device, progress, should_stop, workers, step_timer)
-        expert.save(path, summary)
-        if config.reuse_expert:
-            store.save(expert_config, path)
+    expert.save(path, summary)
+    if stored is None and config.reuse_expert:
+        store.save(expert_config, path)
     write_json_atomic(cfg_path, {**saved, "scale_expert": summary})
     return expert, summary
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from cinestudio.cameraclip.augment import variant_motion
-from cinestudio.cameraclip.symmetry import class_permutation, movement_log_probs, variant_clips
+from cinestudio.cameraclip.augment import variant_frames, variant_motion
+from cinestudio.cameraclip.symmetry import class_permutation, movement_log_probs
 
 KEYS = ["static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out", "tracking"]
 
@@ -45,9 +45,11 @@ def test_the_four_way_reading_of_a_mirrored_or_reversed_clip_is_the_originals_wi
     four = movement_log_probs(model, frames, raw, keys, text)
     one = movement_log_probs(model, frames, raw, keys, text, variants=(0,))
     for v in (1, 2, 3):
+        # a batch's variant is each clip's: mirrored across its width, reversed in time
+        assert np.array_equal(variant_frames(frames, v)[0], variant_frames(frames[0], v))
         perm = class_permutation(keys, v)
-        four_v = movement_log_probs(model, variant_clips(frames, v), variant_motion(raw, v), keys, text)
-        one_v = movement_log_probs(model, variant_clips(frames, v), variant_motion(raw, v), keys, text, variants=(0,))
+        four_v = movement_log_probs(model, variant_frames(frames, v), variant_motion(raw, v), keys, text)
+        one_v = movement_log_probs(model, variant_frames(frames, v), variant_motion(raw, v), keys, text, variants=(0,))
         assert np.allclose(four_v, four[:, perm], atol=1e-5)
         # read once, an untrained model is not symmetric: the average is what makes it so
         assert not np.allclose(one_v, one[:, perm], atol=1e-3)
@@ -63,3 +65,5 @@ def test_read_once_it_is_the_models_own_softmax(model_and_clip):
     assert np.allclose(movement_log_probs(model, frames, raw, keys, text, variants=(0,)), expected, atol=1e-6)
     four = movement_log_probs(model, frames, raw, keys, text)
     assert four.shape == expected.shape and not np.allclose(four, expected, atol=1e-4)
+    # callers that have the clips' embeddings already pass them: the same reading
+    assert np.allclose(movement_log_probs(model, frames, raw, keys, text, video=video), four, atol=1e-6)

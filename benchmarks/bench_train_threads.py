@@ -44,14 +44,14 @@ def main(argv: list[str] | None = None) -> int:
         data = Path(tmp) / "sim"
         simulate_dataset(data, per_class=args.per_class, seed=5)
         cache = Path(tmp) / "cache"
-        train(TrainConfig(data=str(data), out=str(Path(tmp) / "warm"), cache=str(cache), epochs=1, threads=1, scale_expert_clips=0))
+        train(TrainConfig(data=str(data), out=str(Path(tmp) / "warm"), cache=str(cache), epochs=1, threads=1, scale_expert_clips=0, track_expert_clips=0))
         for scenario in ("idle", "busy"):
             spinning = _spinners(max(1, cores - 1)) if scenario == "busy" else []
             try:
                 for name, threads in policies.items():
                     out = Path(tmp) / f"{scenario}-{threads}"
                     summary = train(TrainConfig(data=str(data), out=str(out), cache=str(cache), epochs=10_000,
-                                                max_minutes=args.seconds / 60, threads=threads, scale_expert_clips=0))
+                                                max_minutes=args.seconds / 60, threads=threads, scale_expert_clips=0, track_expert_clips=0))
                     results.append({"scenario": scenario, "policy": name, "steps": summary["steps"],
                                     "steps_per_s": round(summary["steps"] / args.seconds, 2)})
             finally:

@@ -97,7 +97,7 @@ def ensure_scorer(args):
 
         out = args.work / "cameraclip"
         print(f"training CameraCLIP for {args.clip_minutes} min into {out}", file=sys.stderr)
-        train(TrainConfig(data=str(args.data), out=str(out), epochs=1000, batch_size=32, max_minutes=args.clip_minutes, scale_expert_clips=0,
+        train(TrainConfig(data=str(args.data), out=str(out), epochs=1000, batch_size=32, max_minutes=args.clip_minutes, scale_expert_clips=0, track_expert_clips=0,
                           device=args.device), resume=(out / "config.json").is_file())
         return CameraClipScorer.load(out, args.device), str(out)
     import torch

@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="Estimator-prior bonus (default: the run's own; 0: the learned model alone).")
     ap.add_argument("--no-scale-expert", action="store_true",
                     help="Without the run's zoom/dolly expert (cinestudio.cameraclip.scale_expert).")
+    ap.add_argument("--no-track-expert", action="store_true",
+                    help="Without the run's pan/tracking expert (cinestudio.cameraclip.scale_expert).")
     ap.add_argument("--one-way", action="store_true",
                     help="Movement read from each clip as is only, not also mirrored and reversed "
                          "(cinestudio.cameraclip.symmetry).")
@@ -111,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     result = evaluate(args.run, data, cache=Path(tempfile.mkdtemp(prefix="real_cache_")),
-                      movement_prior=args.movement_prior, scale_expert=not args.no_scale_expert,
+                      movement_prior=args.movement_prior,
+                      experts=tuple(n for n, off in (("scale", args.no_scale_expert), ("track", args.no_track_expert)) if not off),
                       four_ways=not args.one_way)
     clip_s = time.perf_counter() - t0
     clip_pred = {p["file"]: p["movement"] for p in result["predictions"]}
@@ -126,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
     out = {"data": str(data), "n": len(entries), "moves": list(MOVES),
            "cameraclip": {**summarise(clip_pred, truth), "seconds": round(clip_s, 1),
-                          "movement_prior": result["movement_prior"], "scale_expert": result["scale_expert"]},
+                          "movement_prior": result["movement_prior"], "scale_expert": result["scale_expert"], "track_expert": result["track_expert"]},
            "cameraclip_learned": summarise(learned_pred, truth),
            "motion_estimator": {**summarise(motion_pred, truth), "seconds": round(motion_s, 1)},
            "cameraclip_errors": sorted(f"{f}->{p}" for f, p in clip_pred.items() if p != truth[f][0]),

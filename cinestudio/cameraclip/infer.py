@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ from cinestudio.cameraclip.checkpoint import load_checkpoint
 from cinestudio.cameraclip.model import CameraCLIP
 from cinestudio.cameraclip.prior import movement_bonus
 from cinestudio.cameraclip.registry import ModelSpec
-from cinestudio.cameraclip.scale_expert import EXPERT_NAME, ScaleExpert, choose_scale_moves
+from cinestudio.cameraclip.scale_expert import PAIRS, PairExpert, choose_moves
 from cinestudio.cameraclip.symmetry import movement_log_probs
 from cinestudio.errors import UserInputError
 from cinestudio.taxonomy import AXES, DEFAULT_SCHEME, Taxonomy, load_taxonomy
@@ -46,7 +46,7 @@ class LoadedRun:
     taxonomy: Taxonomy
     config: dict
     path: Path | None = None
-    scale_expert: ScaleExpert | None = None  # the run's zoom/dolly expert (`scale_expert`), if it has one
+    experts: list[PairExpert] = field(default_factory=list)  # the run's experts (zoom/dolly, pan/tracking: `scale_expert`)
     _class_cache: dict | None = None
 
     @property
@@ -89,9 +89,10 @@ def load_run(run: str | os.PathLike[str], device: str = "auto") -> LoadedRun:
         raise UserInputError(run, "run has no weights yet (no model.safetensors or checkpoint)")
     load_checkpoint(weights, model)
     model.eval()
-    expert = run / EXPERT_NAME
+    experts = [PairExpert.load(run / pair.file, spec.num_frames, str(model.device), pair)
+               for pair in PAIRS.values() if (run / pair.file).is_file()]
     return LoadedRun(model=model, taxonomy=load_taxonomy(cfg.get("scheme") or DEFAULT_SCHEME), config=cfg, path=run,
-                     scale_expert=ScaleExpert.load(expert, spec.num_frames, str(model.device)) if expert.is_file() else None)
+                     experts=experts)
 
 
 @torch.no_grad()
@@ -183,8 +184,9 @@ def classify_frames(run: LoadedRun, frames: np.ndarray, axes: tuple[str, ...] = 
     movement, read as is, mirrored, reversed and both with `four_ways`:
     `cinestudio.cameraclip.symmetry`, and with the run's estimator prior when it has one:
     `cinestudio.cameraclip.prior`).
-    With the run's zoom/dolly expert, a top zoom or dolly that the expert and CameraCLIP together
-    take for the other type trades places with its twin (`cinestudio.cameraclip.scale_expert`)."""
+    With the run's experts, a top zoom or dolly that an expert and CameraCLIP together take for the
+    other type trades places with its twin, and likewise a pan with a tracking shot
+    (`cinestudio.cameraclip.scale_expert`)."""
     m = run.model
     clips, _ = _as_clips(frames)
     fitted, raw = prepare_clip_raw(m, clips[0])
@@ -202,9 +204,10 @@ def classify_frames(run: LoadedRun, frames: np.ndarray, axes: tuple[str, ...] = 
             bonus = movement_bonus(raw[None], keys, run.movement_prior)[0]
             logits = torch.log_softmax(logits, dim=0) + torch.as_tensor(bonus, device=logits.device)
         probs = torch.softmax(logits, dim=0)
-        if axis == "movement" and run.scale_expert is not None:
+        if axis == "movement" and run.experts:
             top = int(probs.argmax())
-            chosen = int(choose_scale_moves(probs.cpu().numpy()[None], keys, run.scale_expert.p_dolly(fitted[None]))[0])
+            chosen = int(choose_moves(probs.cpu().numpy()[None], keys,
+                                      {e.pair.name: e.p_second(fitted[None]) for e in run.experts})[0])
             if chosen != top:
                 probs[[top, chosen]] = probs[[chosen, top]]
         order = torch.argsort(probs, descending=True).tolist()

@@ -1,24 +1,30 @@
-"""A zoom/dolly expert beside CameraCLIP: a small CNN that tells a zoom from a dolly.
+"""Experts beside CameraCLIP: small CNNs that each tell two groups of movement classes apart.
 
-Zoom against dolly is the movement error CameraCLIP makes most (docs/cameraclip.md). The expert
-sees the clip's sampled frames themselves, minus their mean and stacked as channels (early
-fusion), where CameraCLIP sees per-frame embeddings and motion features; the two err on
-different clips. It trains on clips rendered for it by the simulator (`plan_scale_moves`), not on
-the run's own training clips: trained on those, it helped simulated test clips but not real
-footage.
+CameraCLIP's largest movement errors are between classes whose frames differ only in how things
+move against each other: a zoom against a dolly (only parallax tells them apart), and a pan against a
+tracking shot (a tracking shot keeps its moving subject in place while the background sweeps by)
+(docs/cameraclip.md). An expert sees the clip's sampled frames themselves, minus their mean and
+stacked as channels (early fusion), where CameraCLIP sees per-frame embeddings and motion features;
+the two err on different clips. Each `ExpertPair` names its two groups and the simulator's planner
+of its training clips: `SCALE` (zoom against dolly, `plan_scale_moves`) and `TRACK` (pan against
+tracking, `plan_track_moves`). Experts train on clips rendered for them by the simulator, not on the
+run's own training clips: trained on those, the zoom/dolly expert helped simulated test clips but
+not real footage. (The module keeps the name of its first expert, the zoom/dolly one.)
 
-How it combines (`choose_scale_moves`): only where CameraCLIP's top movement is a zoom or a dolly,
-the type is decided by the plain mean of two probabilities that the clip is a dolly — CameraCLIP's
-(its zoom and dolly classes renormalised) and the expert's. The direction (in or out) and every
-other class stay CameraCLIP's. Free-text scores (`score_frames`) never change.
+How they combine (`choose_moves`): only where CameraCLIP's top movement is in a pair's groups, the
+group is decided by the plain mean of two probabilities that the clip belongs to the second group —
+CameraCLIP's (the pair's classes renormalised) and the expert's. Within the group, the top class's
+twin keeps its direction (a zoom in becomes a dolly in); where there is no twin, the group's most
+probable class is taken (a pan becomes a tracking shot, a tracking shot the more probable pan).
+Every other class stays CameraCLIP's. Free-text scores (`score_frames`) never change.
 
-A run keeps its expert in ``scale_expert.safetensors``; the run's ``config.json`` says how it was
-made (``scale_expert``).
+A run keeps each expert in ``PAIR_expert.safetensors`` (`ExpertPair.file`); the run's
+``config.json`` says how it was made (``scale_expert``, ``track_expert``).
 
-The expert depends on its configuration (clip count, epochs, seed, frames) and the code that renders
-and trains it, never on the run's data. `ExpertStore` keeps trained experts under a key of exactly
-those (`expert_key`), by default in the per-user cache folder, so that a later run with the same
-settings copies it in seconds instead of spending minutes rendering and training the same thing.
+An expert depends on its configuration (pair, clip count, epochs, seed, frames) and the code that
+renders and trains it, never on the run's data. `ExpertStore` keeps trained experts under a key of
+exactly those (`expert_key`), by default in the per-user cache folder, so that a later run with the
+same settings copies it in seconds instead of spending minutes rendering and training the same thing.
 """
 
 from __future__ import annotations
@@ -48,9 +54,42 @@ from cinestudio.progress import ProgressFn, StopFn, check_stop
 
 log = logging.getLogger(__name__)
 
-EXPERT_NAME = "scale_expert.safetensors"
-#: The classes the expert decides between, as (zoom, dolly) twins of one direction.
-TWINS = (("zoom_in", "dolly_in"), ("zoom_out", "dolly_out"))
+
+
+@dataclass(frozen=True)
+class ExpertPair:
+    """Two groups of movement classes an expert tells apart (labels 0 and 1). Classes at the same
+    place in groups of equal length are twins (a zoom in and a dolly in)."""
+
+    name: str  # "scale", "track": the run's file and config key are named after it
+    title: str  # for people: "zoom/dolly"
+    first: tuple[str, ...]
+    second: tuple[str, ...]
+    planner: str  # the `cinestudio.camerasim.dataset` function that plans its training clips
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}_expert.safetensors"
+
+    @property
+    def config_key(self) -> str:
+        return f"{self.name}_expert"
+
+    def applies(self, movement_keys: list[str]) -> bool:
+        """Whether a taxonomy's movement axis has classes of both groups to tell apart."""
+        return any(k in movement_keys for k in self.first) and any(k in movement_keys for k in self.second)
+
+    def twin(self, key: str) -> str | None:
+        if len(self.first) != len(self.second):
+            return None
+        if key in self.first:
+            return self.second[self.first.index(key)]
+        return self.first[self.second.index(key)] if key in self.second else None
+
+
+SCALE = ExpertPair("scale", "zoom/dolly", ("zoom_in", "zoom_out"), ("dolly_in", "dolly_out"), "plan_scale_moves")
+TRACK = ExpertPair("track", "pan/tracking", ("pan_left", "pan_right"), ("tracking",), "plan_track_moves")
+PAIRS = {p.name: p for p in (SCALE, TRACK)}
 #: Renders are made like `cinestudio simulate`'s default clips: 16 frames at 64 px, 8 fps.
 RENDER_FRAMES, RENDER_SIZE, RENDER_FPS = 16, 64, 8.0
 #: Frame differences are small; scaled so the first layer sees values of order 1.
@@ -61,7 +100,7 @@ STRIDES = (1, 2, 2, 2, 1)
 
 @dataclass
 class ExpertConfig:
-    clips_per_cell: int = 400  # rendered clips per framing and scale move
+    clips_per_cell: int = 400  # rendered clips per framing and move (`ExpertPair.planner`)
     epochs: int = 8
     batch_size: int = 32
     lr: float = 2e-3
@@ -71,15 +110,15 @@ class ExpertConfig:
     num_frames: int = 8
     size: int = RENDER_SIZE
     scheme: str = "cinematic2k"
+    pair: str = SCALE.name  # which `ExpertPair`
+
+    def __post_init__(self):
+        if self.pair not in PAIRS:
+            raise UserInputError(self.pair, f"unknown expert; one of {', '.join(PAIRS)}")
 
 
-def has_scale_moves(movement_keys: list[str]) -> bool:
-    """Whether a taxonomy's movement axis has a zoom and a dolly to tell apart."""
-    return any(z in movement_keys and d in movement_keys for z, d in TWINS)
-
-
-class ScaleMoveNet(nn.Module):
-    """``(B, T*3, S, S)`` mean-removed frames → logits ``(B, 2)``: zoom, dolly."""
+class PairNet(nn.Module):
+    """``(B, T*3, S, S)`` mean-removed frames → logits ``(B, 2)``: the pair's first group, second."""
 
     def __init__(self, num_frames: int = 8):
         super().__init__()
@@ -110,29 +149,31 @@ def expert_input(frames: torch.Tensor | np.ndarray, size: int) -> torch.Tensor:
 # ---- the clips it trains on ---------------------------------------------------------------------
 def _render_chunk(args: tuple) -> tuple[np.ndarray, np.ndarray]:
     """Render some planned clips and sample their frames (run in a worker process)."""
-    plans, num_frames = args
+    plans, num_frames, second = args
     from cinestudio.camerasim.dataset import DEFAULT_SUBJECT_WALKS, render_clip
     from cinestudio.media.sampling import uniform_indices
 
     idx = uniform_indices(0, RENDER_FRAMES, num_frames)  # as `sample_frames` samples an MP4
     frames = np.stack([render_clip(p, frames=RENDER_FRAMES, size=RENDER_SIZE, fps=RENDER_FPS,
                                    subject_walks=DEFAULT_SUBJECT_WALKS).frames[idx] for p in plans])
-    labels = np.array([p.movement.startswith("dolly") for p in plans], np.int64)
+    labels = np.array([p.movement in second for p in plans], np.int64)
     return frames, labels
 
 
 def render_training_clips(config: ExpertConfig, progress: ProgressFn | None = None,
                           should_stop: StopFn | None = None, workers: int = 1,
                           chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """The expert's clips: uint8 frames ``(N, T, 64, 64, 3)`` and labels (0 zoom, 1 dolly), rendered
-    by the simulator in `workers` processes. Deterministic for ``config.seed``, whatever `workers`."""
-    from cinestudio.camerasim.dataset import plan_scale_moves
+    """The expert's clips: uint8 frames ``(N, T, 64, 64, 3)`` and labels (0: the pair's first group,
+    1: its second), rendered by the simulator in `workers` processes. Deterministic for
+    ``config.seed``, whatever `workers`."""
+    from cinestudio.camerasim import dataset
 
-    plans = plan_scale_moves(config.clips_per_cell, config.seed, config.scheme)
-    chunks = [(plans[i:i + chunk], config.num_frames) for i in range(0, len(plans), chunk)]
+    pair = PAIRS[config.pair]
+    plans = getattr(dataset, pair.planner)(config.clips_per_cell, config.seed, config.scheme)
+    chunks = [(plans[i:i + chunk], config.num_frames, pair.second) for i in range(0, len(plans), chunk)]
     progress = progress or (lambda d, t, m="": None)
     frames, labels, done = [], [], 0
-    progress(0, len(plans), "rendering zoom/dolly clips")
+    progress(0, len(plans), f"rendering {pair.title} clips")
     if workers <= 1:
         results = map(_render_chunk, chunks)
         pool = None
@@ -145,7 +186,7 @@ def render_training_clips(config: ExpertConfig, progress: ProgressFn | None = No
             frames.append(f)
             labels.append(lab)
             done += len(lab)
-            progress(done, len(plans), "rendering zoom/dolly clips")
+            progress(done, len(plans), f"rendering {pair.title} clips")
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -155,7 +196,7 @@ def render_training_clips(config: ExpertConfig, progress: ProgressFn | None = No
 # ---- training -----------------------------------------------------------------------------------
 def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Random left-right mirror and time reversal of uint8 clips ``(B, T, H, W, 3)``: neither
-    changes zoom against dolly."""
+    changes zoom against dolly, nor pan against tracking."""
     b = x.shape[0]
     mirror = torch.rand(b, generator=gen) < 0.5
     reverse = torch.rand(b, generator=gen) < 0.5
@@ -164,7 +205,7 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _accuracy(net: ScaleMoveNet, frames: np.ndarray, labels: np.ndarray, size: int, device: str) -> float | None:
+def _accuracy(net: PairNet, frames: np.ndarray, labels: np.ndarray, size: int, device: str) -> float | None:
     if not len(labels):
         return None
     p = _predict(net, frames, size, device)
@@ -172,7 +213,7 @@ def _accuracy(net: ScaleMoveNet, frames: np.ndarray, labels: np.ndarray, size: i
 
 
 @torch.no_grad()
-def _predict(net: ScaleMoveNet, frames: np.ndarray, size: int, device: str, batch_size: int = 128) -> np.ndarray:
+def _predict(net: PairNet, frames: np.ndarray, size: int, device: str, batch_size: int = 128) -> np.ndarray:
     was_training = net.training
     net.eval()
     out = [torch.softmax(net(expert_input(frames[i:i + batch_size], size).to(device)), 1)[:, 1].cpu()
@@ -183,7 +224,7 @@ def _predict(net: ScaleMoveNet, frames: np.ndarray, size: int, device: str, batc
 
 def train_expert(config: ExpertConfig, frames: np.ndarray, labels: np.ndarray, device: str = "cpu",
                  progress: ProgressFn | None = None, should_stop: StopFn | None = None,
-                 step_timer=None) -> tuple[ScaleMoveNet, dict]:
+                 step_timer=None) -> tuple[PairNet, dict]:
     """Train the expert on rendered clips; return it and a summary (steps, time, held-out accuracy).
     `step_timer`: an object with ``begin_step()``/``end_step()`` (the CPU thread governor)."""
     progress = progress or (lambda d, t, m="": None)
@@ -191,7 +232,7 @@ def train_expert(config: ExpertConfig, frames: np.ndarray, labels: np.ndarray, d
     order = np.random.default_rng([config.seed, 0xE]).permutation(len(labels))
     n_val = int(round(config.val_fraction * len(labels)))
     val, tr = order[:n_val], order[n_val:]
-    net = ScaleMoveNet(config.num_frames).to(device)
+    net = PairNet(config.num_frames).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     per_epoch = max(1, math.ceil(len(tr) / config.batch_size))
     total = config.epochs * per_epoch
@@ -217,7 +258,7 @@ def train_expert(config: ExpertConfig, frames: np.ndarray, labels: np.ndarray, d
         losses.append(loss.item())
         if step_timer is not None:
             step_timer.end_step()
-        progress(step + 1, total, f"zoom/dolly expert: epoch {epoch + 1}/{config.epochs} loss {np.mean(losses[-20:]):.3f}")
+        progress(step + 1, total, f"{PAIRS[config.pair].title} expert: epoch {epoch + 1}/{config.epochs} loss {np.mean(losses[-20:]):.3f}")
     net.eval()
     summary = {"steps": total, "n_train": len(tr), "n_val": len(val), "train_s": round(time.monotonic() - t0, 1),
                "final_loss": round(float(np.mean(losses[-per_epoch:])), 4) if losses else None,
@@ -227,18 +268,20 @@ def train_expert(config: ExpertConfig, frames: np.ndarray, labels: np.ndarray, d
 
 # ---- a trained expert ---------------------------------------------------------------------------
 @dataclass
-class ScaleExpert:
-    """A trained zoom/dolly expert as a run uses it."""
+class PairExpert:
+    """A trained expert as a run uses it."""
 
-    net: ScaleMoveNet
+    net: PairNet
+    pair: ExpertPair = SCALE
     size: int = RENDER_SIZE
 
     @property
     def device(self) -> str:
         return str(next(self.net.parameters()).device)
 
-    def p_dolly(self, frames: np.ndarray) -> np.ndarray:
-        """Probability that each clip ``(B, T, H, W, 3)`` uint8 is a dolly rather than a zoom."""
+    def p_second(self, frames: np.ndarray) -> np.ndarray:
+        """Probability that each clip ``(B, T, H, W, 3)`` uint8 is of the pair's second group (a
+        dolly rather than a zoom, a tracking shot rather than a pan)."""
         return _predict(self.net, np.asarray(frames), self.size, self.device)
 
     def save(self, path: str | os.PathLike[str], summary: dict | None = None) -> Path:
@@ -246,21 +289,22 @@ class ScaleExpert:
                                                             **(summary or {})})
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], num_frames: int, device: str = "cpu") -> ScaleExpert:
-        net = ScaleMoveNet(num_frames)
+    def load(cls, path: str | os.PathLike[str], num_frames: int, device: str = "cpu",
+             pair: ExpertPair = SCALE) -> PairExpert:
+        net = PairNet(num_frames)
         state = load_checkpoint(path, net)
-        return cls(net.to(device).eval(), int(state["extra"].get("size", RENDER_SIZE)))
+        return cls(net.to(device).eval(), pair, int(state["extra"].get("size", RENDER_SIZE)))
 
 
 def fit_expert(config: ExpertConfig, device: str = "cpu", progress: ProgressFn | None = None,
-               should_stop: StopFn | None = None, workers: int = 1, step_timer=None) -> tuple[ScaleExpert, dict]:
+               should_stop: StopFn | None = None, workers: int = 1, step_timer=None) -> tuple[PairExpert, dict]:
     """Render the clips and train the expert on them; the summary says what it took."""
     t0 = time.monotonic()
     frames, labels = render_training_clips(config, progress, should_stop, workers)
     render_s = time.monotonic() - t0
     net, summary = train_expert(config, frames, labels, device, progress, should_stop, step_timer)
-    return ScaleExpert(net, config.size), {"config": asdict(config), "clips": int(len(labels)),
-                                            "render_s": round(render_s, 1), **summary}
+    return PairExpert(net, PAIRS[config.pair], config.size), {"config": asdict(config), "clips": int(len(labels)),
+                                                              "render_s": round(render_s, 1), **summary}
 
 
 # ---- reusing trained experts --------------------------------------------------------------------
@@ -289,12 +333,12 @@ def expert_key(config: ExpertConfig) -> str:
 
 
 def default_expert_cache() -> Path:
-    """The per-user folder of trained experts (e.g. ~/.cache/CineStudio/scale_experts)."""
+    """The per-user folder of trained experts (e.g. ~/.cache/CineStudio/experts)."""
     from platformdirs import user_cache_dir
 
     from cinestudio.workspace import APP_NAME
 
-    return Path(user_cache_dir(APP_NAME, appauthor=False)) / "scale_experts"
+    return Path(user_cache_dir(APP_NAME, appauthor=False)) / "experts"
 
 
 @dataclass
@@ -308,18 +352,18 @@ class ExpertStore:
     def path(self, config: ExpertConfig) -> Path:
         return self.folder / f"{expert_key(config)}.safetensors"
 
-    def load(self, config: ExpertConfig, device: str = "cpu") -> tuple[ScaleExpert, dict] | None:
+    def load(self, config: ExpertConfig, device: str = "cpu") -> tuple[PairExpert, dict] | None:
         path = self.path(config)
         if not path.is_file():
             return None
         try:
-            net = ScaleMoveNet(config.num_frames)
+            net = PairNet(config.num_frames)
             extra = load_checkpoint(path, net)["extra"]
         except UserInputError as exc:
-            log.warning("ignoring a damaged stored zoom/dolly expert: %s", exc)
+            log.warning("ignoring a damaged stored %s expert: %s", PAIRS[config.pair].title, exc)
             return None
         summary = {k: v for k, v in extra.items() if k not in ("size", "num_frames")}
-        return ScaleExpert(net.to(device).eval(), int(extra.get("size", config.size))), summary
+        return PairExpert(net.to(device).eval(), PAIRS[config.pair], int(extra.get("size", config.size))), summary
 
     def save(self, config: ExpertConfig, source: Path) -> Path | None:
         """Copy a run's saved expert file into the store (atomically); None when it cannot."""
@@ -329,27 +373,34 @@ class ExpertStore:
             with atomic_path(path) as tmp:
                 shutil.copyfile(source, tmp)
         except OSError as exc:
-            log.warning("could not keep the zoom/dolly expert for reuse in %s: %s", self.folder, exc)
+            log.warning("could not keep the %s expert for reuse in %s: %s", PAIRS[config.pair].title, self.folder, exc)
             return None
         return path
 
 
 # ---- combining with CameraCLIP ------------------------------------------------------------------
-def choose_scale_moves(probs: np.ndarray, keys: list[str], p_dolly_expert: np.ndarray) -> np.ndarray:
-    """Movement class per clip from CameraCLIP's probabilities ``(B, C)`` over `keys` and the
-    expert's p(dolly) ``(B,)``: CameraCLIP's top class, except that where it is a zoom or a dolly,
-    the type is the one the mean of CameraCLIP's and the expert's p(dolly) favours."""
+def choose_moves(probs: np.ndarray, keys: list[str], p_second: dict[str, np.ndarray]) -> np.ndarray:
+    """Movement class per clip from CameraCLIP's probabilities ``(B, C)`` over `keys` and, per pair
+    name, an expert's probabilities ``(B,)`` that each clip is of the pair's second group:
+    CameraCLIP's top class, except that where it belongs to a pair, the group is the one the mean
+    of CameraCLIP's and the expert's probability favours (the top's twin there, or that group's
+    most probable class)."""
     probs = np.asarray(probs, dtype=np.float64)
     pred = probs.argmax(1)
-    twins = [(keys.index(z), keys.index(d)) for z, d in TWINS if z in keys and d in keys]
-    if not twins:
-        return pred
-    zoom_cols, dolly_cols = [z for z, _ in twins], [d for _, d in twins]
-    mass = probs[:, zoom_cols + dolly_cols].sum(1)
-    p_clip = probs[:, dolly_cols].sum(1) / np.maximum(mass, 1e-12)
-    dolly = 0.5 * (p_clip + np.asarray(p_dolly_expert, dtype=np.float64)) > 0.5
     out = pred.copy()
-    for z, d in twins:
-        at = (pred == z) | (pred == d)
-        out[at] = np.where(dolly[at], d, z)
+    for name, p_expert in p_second.items():
+        pair = PAIRS[name]
+        first = [keys.index(k) for k in pair.first if k in keys]
+        second = [keys.index(k) for k in pair.second if k in keys]
+        if not first or not second:
+            continue
+        mass = probs[:, first + second].sum(1)
+        p_clip = probs[:, second].sum(1) / np.maximum(mass, 1e-12)
+        is_second = 0.5 * (p_clip + np.asarray(p_expert, dtype=np.float64)) > 0.5
+        for i in np.flatnonzero(np.isin(pred, first + second)):
+            group = second if is_second[i] else first
+            if pred[i] in group:
+                continue
+            twin = pair.twin(keys[pred[i]])
+            out[i] = keys.index(twin) if twin in keys else group[int(np.argmax(probs[i, group]))]
     return out

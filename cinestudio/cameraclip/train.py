@@ -43,8 +43,8 @@ from cinestudio.cameraclip.plots import training_plot
 from cinestudio.cameraclip.prior import movement_bonus
 from cinestudio.cameraclip.pooling import DEFAULT_POOLING, POOLINGS
 from cinestudio.cameraclip.registry import DEFAULT_MODEL, ModelSpec
-from cinestudio.cameraclip.scale_expert import (EXPERT_NAME, ExpertConfig, ExpertStore, ScaleExpert, choose_scale_moves,
-                                                default_expert_cache, fit_expert, has_scale_moves)
+from cinestudio.cameraclip.scale_expert import (PAIRS, ExpertConfig, ExpertPair, ExpertStore, PairExpert, choose_moves,
+                                                default_expert_cache, fit_expert)
 from cinestudio.cameraclip.symmetry import movement_log_probs
 from cinestudio.cpu_threads import training_threads, usable_cpus
 from cinestudio.errors import UserInputError
@@ -90,6 +90,8 @@ class TrainConfig:
     threads: int | None = None  # torch threads; None: on CPU, the fastest count now (cinestudio.cpu_threads)
     scale_expert_clips: int = 400  # clips rendered per framing and scale move for the zoom/dolly expert; 0: none
     scale_expert_epochs: int = 8
+    track_expert_clips: int = 200  # pans each way per framing (tracking shots: twice as many) for the pan/tracking expert; 0: none
+    track_expert_epochs: int = 8
     reuse_expert: bool = True  # copy a stored expert trained with the same settings instead of training it again
     expert_cache: str | None = None  # where trained experts are kept for reuse; None: the per-user cache folder
     scheme: str = DEFAULT_SCHEME
@@ -208,13 +210,13 @@ def soft_clip_loss(logits: torch.Tensor, targets: torch.Tensor, focus: float = 0
 # ---- evaluation used during training and by `evaluate` --------------------------------------------
 @torch.no_grad()
 def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size: int = 64,
-                  movement_prior: float = 0.0, scale_expert: ScaleExpert | None = None,
+                  movement_prior: float = 0.0, experts: list[PairExpert] | tuple = (),
                   four_ways: bool = False) -> dict:
     """Per axis: predicted class index per clip (video → the axis's class texts). With
     `four_ways`, movement is read from the clip, mirrored, reversed and both
     (`cinestudio.cameraclip.symmetry`); with `movement_prior` > 0, it is the ensemble with the
-    classical estimator (`cinestudio.cameraclip.prior`), and with a `scale_expert`, zoom against
-    dolly is decided with it (`cinestudio.cameraclip.scale_expert`); ``pred_learned`` is the
+    classical estimator (`cinestudio.cameraclip.prior`), and with `experts`, zoom against dolly
+    and pan against tracking are decided with them (`cinestudio.cameraclip.scale_expert`); ``pred_learned`` is the
     model's own choice, read once."""
     from cinestudio.cameraclip.infer import class_embeddings, embed_prepared
 
@@ -238,10 +240,10 @@ def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size
         if movement_prior > 0 and model.uses_motion:
             logp = logp + movement_bonus(table.motion, keys, movement_prior)
             out[axis]["pred"] = logp.argmax(1)
-        if scale_expert is not None:
+        if experts:
             probs = np.exp(logp - logp.max(1, keepdims=True))
-            out[axis]["pred"] = choose_scale_moves(probs / probs.sum(1, keepdims=True), keys,
-                                                   scale_expert.p_dolly(table.frames))
+            out[axis]["pred"] = choose_moves(probs / probs.sum(1, keepdims=True), keys,
+                                             {e.pair.name: e.p_second(table.frames) for e in experts})
     model.train(was_training)
     return out
 
@@ -498,59 +500,68 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
                "stopped_early": stopped_early, "elapsed_s": round(elapsed(), 1), "recipe": recipe,
                "n_train": len(train_items), "n_val": len(val_items), "n_trainable_parameters":
                    sum(p.numel() for p in model.parameters() if p.requires_grad), "val_r1": val_r1}
-    added = add_scale_expert(run, config, tax, device, progress, should_stop, governor, keep=resume)
-    if added is not None:
-        expert, summary["scale_expert"] = added
-        if len(val_table):
-            summary["val_r1_with_expert"] = retrieval_r1(predict_table(
-                model, tax, val_table, movement_prior=config.movement_prior, scale_expert=expert), val_table, tax)
-            _write_metrics(metrics, {"step": step, "val_r1_with_expert": summary["val_r1_with_expert"]})
+    experts = []
+    for pair in PAIRS.values():
+        added = add_expert(run, config, tax, pair, device, progress, should_stop, governor, keep=resume)
+        if added is not None:
+            experts.append(added[0])
+            summary[pair.config_key] = added[1]
+    if experts and len(val_table):
+        summary["val_r1_with_expert"] = retrieval_r1(predict_table(
+            model, tax, val_table, movement_prior=config.movement_prior, experts=experts), val_table, tax)
+        _write_metrics(metrics, {"step": step, "val_r1_with_expert": summary["val_r1_with_expert"]})
     return summary
 
 
-def add_scale_expert(run: Path, config: TrainConfig, tax: Taxonomy, device: str, progress: ProgressFn | None = None,
-                     should_stop: StopFn | None = None, step_timer=None,
-                     keep: bool = True) -> tuple[ScaleExpert, dict] | None:
-    """Render clips and train the run's zoom/dolly expert (`cinestudio.cameraclip.scale_expert`) into
-    ``RUN/scale_expert.safetensors`` and record it in ``config.json``; return it and its summary, or
-    None when the run is to have none (``scale_expert_clips`` 0, or no zoom and dolly in the
-    taxonomy). With `keep`, an expert the run already has stays (a resumed run). With
-    ``config.reuse_expert``, an expert trained earlier with the same settings and code is copied
-    from the store (``config.expert_cache``, by default the per-user cache) and a new one is kept
-    there; its summary then says ``reused``."""
-    path = run / EXPERT_NAME
-    if config.scale_expert_clips <= 0 or not has_scale_moves(tax.keys("movement")):
+def expert_settings(config: TrainConfig, pair: ExpertPair) -> tuple[int, int]:
+    """A run's clips per cell and epochs for the expert of `pair` (clips 0: none)."""
+    return getattr(config, f"{pair.name}_expert_clips"), getattr(config, f"{pair.name}_expert_epochs")
+
+
+def add_expert(run: Path, config: TrainConfig, tax: Taxonomy, pair: ExpertPair, device: str,
+               progress: ProgressFn | None = None, should_stop: StopFn | None = None, step_timer=None,
+               keep: bool = True) -> tuple[PairExpert, dict] | None:
+    """Render clips and train the run's expert for `pair` (`cinestudio.cameraclip.scale_expert`) into
+    ``RUN/PAIR_expert.safetensors`` and record it in ``config.json``; return it and its summary, or
+    None when the run is to have none (its clips 0, or the taxonomy lacks the pair's classes). With
+    `keep`, an expert the run already has stays (a resumed run). With ``config.reuse_expert``, an
+    expert trained earlier with the same settings and code is copied from the store
+    (``config.expert_cache``, by default the per-user cache) and a new one is kept there; its
+    summary then says ``reused``."""
+    path = run / pair.file
+    clips, epochs = expert_settings(config, pair)
+    if clips <= 0 or not pair.applies(tax.keys("movement")):
         return None
     cfg_path = run / CONFIG_NAME
     saved = json.loads(cfg_path.read_text(encoding="utf-8"))
-    if keep and path.is_file() and saved.get("scale_expert"):
-        return ScaleExpert.load(path, config.num_frames, device), saved["scale_expert"]
-    expert_config = ExpertConfig(clips_per_cell=config.scale_expert_clips, epochs=config.scale_expert_epochs,
-                                 seed=config.seed, num_frames=config.num_frames, scheme=config.scheme)
+    if keep and path.is_file() and saved.get(pair.config_key):
+        return PairExpert.load(path, config.num_frames, device, pair), saved[pair.config_key]
+    expert_config = ExpertConfig(clips_per_cell=clips, epochs=epochs, seed=config.seed, num_frames=config.num_frames,
+                                 scheme=config.scheme, pair=pair.name)
     store = ExpertStore(Path(config.expert_cache) if config.expert_cache else default_expert_cache())
     stored = store.load(expert_config, device) if config.reuse_expert else None
     if stored is not None:
         expert, summary = stored
         summary = {**summary, "reused": str(store.path(expert_config))}
         if progress is not None:
-            progress(1, 1, "zoom/dolly expert: reused, trained earlier with the same settings")
+            progress(1, 1, f"{pair.title} expert: reused, trained earlier with the same settings")
     else:
         workers = config.threads or usable_cpus()  # render processes: a job's share of the cores, when it has one
         expert, summary = fit_expert(expert_config, device, progress, should_stop, workers, step_timer)
     expert.save(path, summary)
     if stored is None and config.reuse_expert:
         store.save(expert_config, path)
-    write_json_atomic(cfg_path, {**saved, "scale_expert": summary})
+    write_json_atomic(cfg_path, {**saved, pair.config_key: summary})
     return expert, summary
 
 
-def add_scale_expert_to_run(run: str | os.PathLike[str], clips: int | None = None, epochs: int | None = None,
-                            seed: int | None = None, device: str = "auto", progress: ProgressFn | None = None,
-                            should_stop: StopFn | None = None, reuse: bool | None = None,
-                            expert_cache: str | os.PathLike[str] | None = None) -> dict:
-    """Train (again) the zoom/dolly expert of a trained run, e.g. one made before experts existed
-    or with ``scale_expert_clips`` 0; the options default to the run's own settings. `reuse`: copy
-    an expert stored with the same settings (default: as the run did)."""
+def add_expert_to_run(run: str | os.PathLike[str], pair: ExpertPair, clips: int | None = None,
+                      epochs: int | None = None, seed: int | None = None, device: str = "auto",
+                      progress: ProgressFn | None = None, should_stop: StopFn | None = None,
+                      reuse: bool | None = None, expert_cache: str | os.PathLike[str] | None = None) -> dict:
+    """Train (again) an expert of a trained run, e.g. one made before that expert existed or with
+    its clips 0; the options default to the run's own settings. `reuse`: copy an expert stored
+    with the same settings (default: as the run did)."""
     from cinestudio.cameraclip.infer import read_run_config
 
     run = Path(run)
@@ -558,17 +569,18 @@ def add_scale_expert_to_run(run: str | os.PathLike[str], clips: int | None = Non
     if not (run / WEIGHTS_NAME).is_file():
         raise UserInputError(run, "the run has not finished training (no model.safetensors); resume it first")
     config = TrainConfig.from_dict({**saved.get("train", {}), "out": str(run)})
-    config.scale_expert_clips = clips or config.scale_expert_clips or TrainConfig.scale_expert_clips
-    config.scale_expert_epochs = epochs or config.scale_expert_epochs
+    run_clips, run_epochs = expert_settings(config, pair)
+    setattr(config, f"{pair.name}_expert_clips", clips or run_clips or getattr(TrainConfig, f"{pair.name}_expert_clips"))
+    setattr(config, f"{pair.name}_expert_epochs", epochs or run_epochs)
     config.seed = config.seed if seed is None else seed
     config.reuse_expert = config.reuse_expert if reuse is None else reuse
     config.expert_cache = str(expert_cache) if expert_cache else config.expert_cache
     tax = load_taxonomy(config.scheme)
-    if not has_scale_moves(tax.keys("movement")):
-        raise UserInputError(run, f"scheme {config.scheme} has no zoom and dolly classes to tell apart")
+    if not pair.applies(tax.keys("movement")):
+        raise UserInputError(run, f"scheme {config.scheme} has no {pair.title} classes to tell apart")
     device = resolve_device(device)
     governor = training_threads(config.threads, device == "cpu", torch.set_num_threads, torch.get_num_threads)
-    added = add_scale_expert(run, config, tax, device, progress, should_stop, governor, keep=False)
+    added = add_expert(run, config, tax, pair, device, progress, should_stop, governor, keep=False)
     assert added is not None
     return added[1]
 

@@ -159,18 +159,35 @@ def plan_scale_moves(per_cell: int, seed: int, scheme: str = "cinematic2k") -> l
     """Clips for telling a zoom from a dolly (CameraCLIP's zoom/dolly expert): `per_cell` clips of
     every framing the data set combines with scale moves, times each scale move of the scheme, with
     angles drawn at random and the data set's share of hand-held wobble. Deterministic for a seed."""
-    if per_cell < 1:
-        raise UserInputError(str(per_cell), "need at least 1 clip per framing and move")
     keys = _scheme_keys(scheme)
-    moves = [m for m in keys["movement"] if m in SCALE_MOVES]
-    rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x5CA1E])
+    moves = {m: per_cell for m in keys["movement"] if m in SCALE_MOVES}
+    return _plan_moves(keys, moves, np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x5CA1E]))
+
+
+def plan_track_moves(per_cell: int, seed: int, scheme: str = "cinematic2k") -> list[ClipPlan]:
+    """Clips for telling a pan from a tracking shot (CameraCLIP's pan/tracking expert): for every
+    framing the data set films tracking shots in, `per_cell` pans each way and twice as many
+    tracking shots (the two groups alike in number), with angles drawn at random and the data set's
+    share of hand-held wobble. Deterministic for a seed."""
+    keys = _scheme_keys(scheme)
+    moves = {m: per_cell for m in ("pan_left", "pan_right") if m in keys["movement"]}
+    if "tracking" in keys["movement"]:
+        moves["tracking"] = 2 * per_cell
+    framings = [f for f in keys["framing"] if _compatible({"framing": f, "movement": "tracking"})]
+    return _plan_moves({**keys, "framing": framings}, moves, np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x7AC]))
+
+
+def _plan_moves(keys: dict[str, list[str]], moves: dict[str, int], rng: np.random.Generator) -> list[ClipPlan]:
+    """`moves[m]` clips of move m for every framing of `keys` the data set combines it with."""
+    if min(moves.values(), default=0) < 1:
+        raise UserInputError(str(min(moves.values(), default=0)), "need at least 1 clip per framing and move")
     shaky = "handheld" not in keys["movement"]
-    plans = []
+    plans: list[ClipPlan] = []
     for framing in keys["framing"]:
-        for move in moves:
+        for move, count in moves.items():
             if not _compatible({"framing": framing, "movement": move}):
                 continue
-            for _ in range(per_cell):
+            for _ in range(count):
                 angle = keys["angle"][int(rng.integers(len(keys["angle"])))]
                 shake = float(rng.uniform(*SHAKE_RANGE)) if rng.random() < SHAKE_SHARE else 0.0
                 plans.append(ClipPlan(len(plans), "movement", framing, angle, move,

@@ -43,7 +43,9 @@ def train_cmd(
     movement_focus: float = typer.Option(0.0, "--movement-focus", min=0.0, help="Focal weighting of hard clips in the movement loss ((1-p)^focus; 0: off)."),
     scale_expert_clips: int = typer.Option(400, "--scale-expert-clips", min=0, help="Clips the simulator renders per framing and scale move for the run's zoom/dolly expert (trained after CameraCLIP); 0: no expert."),
     scale_expert_epochs: int = typer.Option(8, "--scale-expert-epochs", min=1, help="Passes of the zoom/dolly expert over its clips."),
-    reuse_expert: bool = typer.Option(True, "--reuse-expert/--no-reuse-expert", help="Copy a zoom/dolly expert trained earlier with the same settings (clips, epochs, seed, code) instead of training it again; a new one is kept for reuse."),
+    track_expert_clips: int = typer.Option(200, "--track-expert-clips", min=0, help="Pans each way the simulator renders per framing (and twice as many tracking shots) for the run's pan/tracking expert; 0: no expert."),
+    track_expert_epochs: int = typer.Option(8, "--track-expert-epochs", min=1, help="Passes of the pan/tracking expert over its clips."),
+    reuse_expert: bool = typer.Option(True, "--reuse-expert/--no-reuse-expert", help="Copy an expert trained earlier with the same settings (clips, epochs, seed, code) instead of training it again; a new one is kept for reuse."),
     expert_cache: Path | None = typer.Option(None, "--expert-cache", help="Folder of experts kept for reuse (default: the per-user cache folder)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
     as_json: bool = JsonOption,
@@ -56,6 +58,7 @@ def train_cmd(
                          max_minutes=max_minutes or None, threads=threads, cache=str(cache) if cache else None,
                          motion_features=motion_features, movement_focus=movement_focus,
                          scale_expert_clips=scale_expert_clips, scale_expert_epochs=scale_expert_epochs,
+                         track_expert_clips=track_expert_clips, track_expert_epochs=track_expert_epochs,
                          reuse_expert=reuse_expert, expert_cache=str(expert_cache) if expert_cache else None)
     if movement_prior is not None:
         config.movement_prior = movement_prior
@@ -67,25 +70,32 @@ def train_cmd(
     r1 = ", ".join(f"{a} {v:.3f}" for a, v in summary["val_r1"].items() if v is not None)
     typer.echo(f"{summary['run']}: {summary['steps']} steps in {summary['elapsed_s']:.0f} s"
                + (f"; validation R@1 {r1}" if r1 else ""))
-    if summary.get("scale_expert"):
-        _echo_expert(summary["scale_expert"], summary.get("val_r1_with_expert"))
-
-
-def _echo_expert(expert: dict, val_r1: dict | None = None) -> None:
-    line = (f"zoom/dolly expert: {expert['clips']} rendered clips in {expert['render_s']:.0f} s, "
-            f"{expert['steps']} steps in {expert['train_s']:.0f} s, held-out accuracy {expert['val_accuracy']}")
-    if expert.get("reused"):
-        line = f"zoom/dolly expert: reused from {expert['reused']} (trained earlier: {line.split(': ', 1)[1]})"
+    _echo_experts(summary)
+    val_r1 = summary.get("val_r1_with_expert")
     if val_r1 and val_r1.get("movement") is not None:
-        line += f"; validation movement R@1 with it {val_r1['movement']:.3f}"
-    typer.echo(line)
+        typer.echo(f"validation movement R@1 with the experts {val_r1['movement']:.3f}")
+
+
+def _echo_experts(summary: dict) -> None:
+    from cinestudio.cameraclip.scale_expert import PAIRS
+
+    for pair in PAIRS.values():
+        expert = summary.get(pair.config_key)
+        if not expert:
+            continue
+        line = (f"{expert['clips']} rendered clips in {expert['render_s']:.0f} s, "
+                f"{expert['steps']} steps in {expert['train_s']:.0f} s, held-out accuracy {expert['val_accuracy']}")
+        if expert.get("reused"):
+            line = f"reused from {expert['reused']} (trained earlier: {line})"
+        typer.echo(f"{pair.title} expert: {line}")
 
 
 @clip_app.command("expert")
 @user_errors
 def expert_cmd(
     run: Path = typer.Argument(..., help="Run folder."),
-    clips: int | None = typer.Option(None, "--clips", min=1, help="Clips rendered per framing and scale move (default: the run's setting, else 400)."),
+    pair: str = typer.Option("all", "--pair", help="Which expert: scale (zoom/dolly), track (pan/tracking) or all."),
+    clips: int | None = typer.Option(None, "--clips", min=1, help="Clips rendered per framing and move, for each expert trained (default: the run's setting, else 400 zoom/dolly, 200 pan/tracking)."),
     epochs: int | None = typer.Option(None, "--epochs", min=1, help="Passes over them (default: the run's setting, else 8)."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of the renders and the training (default: the run's)."),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
@@ -93,17 +103,24 @@ def expert_cmd(
     expert_cache: Path | None = typer.Option(None, "--expert-cache", help="Folder of experts kept for reuse (default: the run's, else the per-user cache folder)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Train (or train again) a run's zoom/dolly expert: a small CNN beside CameraCLIP that decides
-    zoom against dolly with it, on clips the simulator renders for it."""
-    from cinestudio.cameraclip.train import add_scale_expert_to_run
+    """Train (or train again) a run's experts: small CNNs beside CameraCLIP that decide zoom against
+    dolly and pan against tracking with it, on clips the simulator renders for them."""
+    from cinestudio.cameraclip.scale_expert import PAIRS
+    from cinestudio.cameraclip.train import add_expert_to_run
+    from cinestudio.errors import UserInputError
 
-    with progress_bar(not as_json, "zoom/dolly expert") as bar:
-        summary = add_scale_expert_to_run(run, clips=clips, epochs=epochs, seed=seed, device=device, progress=bar,
-                                          reuse=reuse, expert_cache=expert_cache)
+    if pair != "all" and pair not in PAIRS:
+        raise UserInputError(pair, f"--pair must be all or one of {', '.join(PAIRS)}")
+    summary = {}
+    for chosen in PAIRS.values() if pair == "all" else [PAIRS[pair]]:
+        with progress_bar(not as_json, f"{chosen.title} expert") as bar:
+            summary[chosen.config_key] = add_expert_to_run(run, chosen, clips=clips, epochs=epochs, seed=seed,
+                                                           device=device, progress=bar, reuse=reuse,
+                                                           expert_cache=expert_cache)
     if as_json:
         emit_json(summary)
         return
-    _echo_expert(summary)
+    _echo_experts(summary)
 
 
 @clip_app.command("manifest")
@@ -132,6 +149,7 @@ def eval_cmd(
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     movement_prior: float | None = typer.Option(None, "--movement-prior", help="Estimator-prior bonus on movement (default: the run's; 0: the learned model alone)."),
     scale_expert: bool = typer.Option(True, "--scale-expert/--no-scale-expert", help="With the run's zoom/dolly expert, when it has one."),
+    track_expert: bool = typer.Option(True, "--track-expert/--no-track-expert", help="With the run's pan/tracking expert, when it has one."),
     four_ways: bool = typer.Option(True, "--four-ways/--one-way", help="Read movement from each clip as is, mirrored, reversed and both (the default, as classify does), or only as is."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -140,7 +158,8 @@ def eval_cmd(
 
     with progress_bar(not as_json, "evaluating") as bar:
         result = evaluate(run, data, report_dir=report, device=device, progress=bar, movement_prior=movement_prior,
-                          scale_expert=scale_expert, four_ways=four_ways)
+                          experts=tuple(name for name, on in (("scale", scale_expert), ("track", track_expert)) if on),
+                          four_ways=four_ways)
     if as_json:
         emit_json(result)
         return

@@ -178,7 +178,10 @@ def run(ctx: JobContext) -> dict[str, Any]:
     resume = (ctx.run_dir / CONFIG_NAME).is_file()
     # the data may have changed since the job was submitted: check it before loading torch
     inspect_data(str(data), ctx.workspace, cfg.get("scheme") or DEFAULT_SCHEME)
+    from cinestudio.cameraclip.scale_expert import PAIRS
     from cinestudio.cameraclip.train import TrainConfig, train
+
+    expert_messages = tuple(f"{prefix}{p.title}" for p in PAIRS.values() for prefix in ("rendering ", ""))
 
     if resume:
         step = checkpoint_step(ctx.run_dir / LAST_CHECKPOINT) or 0
@@ -191,7 +194,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
 
     def progress(done: int, total: int, message: str = "") -> None:
         phase = ("prepare" if message.startswith("caching")
-                 else "expert" if message.startswith(("rendering zoom/dolly", "zoom/dolly")) else "train")
+                 else "expert" if message.startswith(expert_messages) else "train")
         ctx.progress(done, total, message, phase=phase)
         watcher.poll()
 

@@ -24,7 +24,7 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
     run = tmp_path / "run"
     res = invoke("clip", "train", "--data", clip_data, "--out", run, "--epochs", 2, "--batch-size", 6,
                  "--seed", 3, "--device", "cpu", "--threads", 1, "--scale-expert-clips", 1, "--scale-expert-epochs", 1,
-                 "--json")
+                 "--track-expert-clips", 1, "--track-expert-epochs", 1, "--json")
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
     assert summary["steps"] == summary["total_steps"] > 0
@@ -33,6 +33,9 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
     # the zoom/dolly expert: 1 clip per framing (4, not the extreme close-up) and scale move (4)
     assert (run / "scale_expert.safetensors").is_file()
     assert config["scale_expert"]["clips"] == summary["scale_expert"]["clips"] == 16
+    # the pan/tracking expert: per framing (4) 1 pan each way and 2 tracking shots
+    assert (run / "track_expert.safetensors").is_file() and config["track_expert"]["clips"] == 16
+    assert config["track_expert"]["config"]["pair"] == "track"
     assert set(summary["val_r1_with_expert"]) == {"framing", "angle", "movement"}
     assert "clip.token_embedding.weight" not in config["trainable_parameters"]
     assert (run / "model.safetensors").is_file() and (run / "checkpoints" / "last.safetensors").is_file()
@@ -48,32 +51,39 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
     assert all(0.0 <= v <= 1.0 for v in ev["per_axis"].values())
     assert "pan_left/pan_right" in ev["flips"]["pairs"]
     assert len(ev["confusion"]["movement"]["matrix"]) == 11
-    assert ev["scale_expert"] is True and all("movement_learned" in p for p in ev["predictions"])
+    assert ev["scale_expert"] is ev["track_expert"] is True and all("movement_learned" in p for p in ev["predictions"])
     assert ev["four_ways"] is True
-    res = invoke("clip", "eval", run, "--data", clip_data, "--one-way", "--no-scale-expert", "--json")
+    res = invoke("clip", "eval", run, "--data", clip_data, "--one-way", "--no-scale-expert", "--no-track-expert", "--json")
     assert res.exit_code == 0 and json.loads(res.stdout)["four_ways"] is False
     once = json.loads(res.stdout)
     # read once, without the expert: the run's choice is the learned model's own
     assert once["per_axis"] == once["per_axis_learned"] and "movement_learned" not in once["predictions"][0]
     res = invoke("clip", "eval", run, "--data", clip_data, "--no-scale-expert", "--json")
     assert res.exit_code == 0 and json.loads(res.stdout)["scale_expert"] is False
+    assert json.loads(res.stdout)["track_expert"] is True
     before = (run / "scale_expert.safetensors").read_bytes()
-    res = invoke("clip", "expert", run, "--clips", 1, "--epochs", 1, "--seed", 5, "--json")  # train it again
+    track_before = (run / "track_expert.safetensors").read_bytes()
+    res = invoke("clip", "expert", run, "--pair", "scale", "--clips", 1, "--epochs", 1, "--seed", 5, "--json")  # train it again
     assert res.exit_code == 0, res.output
-    again = json.loads(res.stdout)
+    assert list(json.loads(res.stdout)) == ["scale_expert"]
+    again = json.loads(res.stdout)["scale_expert"]
     assert again["clips"] == 16 and again["config"]["seed"] == 5
+    assert (run / "track_expert.safetensors").read_bytes() == track_before  # only the expert asked for
     assert json.loads((run / "config.json").read_text(encoding="utf-8"))["scale_expert"] == again
     assert (run / "scale_expert.safetensors").read_bytes() != before
     # the same settings again: the expert kept for reuse is copied, not trained
     trained, _ = read_checkpoint(run / "scale_expert.safetensors")
-    res = invoke("clip", "expert", run, "--clips", 1, "--epochs", 1, "--seed", 5, "--json")
+    res = invoke("clip", "expert", run, "--clips", 1, "--epochs", 1, "--seed", 5, "--json")  # both experts
     assert res.exit_code == 0, res.output
-    reused = json.loads(res.stdout)
+    reused = json.loads(res.stdout)["scale_expert"]
     assert reused["reused"] and {k: v for k, v in reused.items() if k != "reused"} == again
+    assert "reused" not in json.loads(res.stdout)["track_expert"]  # not kept with seed 5 yet: trained
     copied, _ = read_checkpoint(run / "scale_expert.safetensors")
     assert copied.keys() == trained.keys() and all(torch.equal(copied[k], trained[k]) for k in trained)
-    res = invoke("clip", "expert", run, "--clips", 1, "--epochs", 1, "--seed", 5, "--no-reuse", "--json")
-    assert res.exit_code == 0 and "reused" not in json.loads(res.stdout)
+    res = invoke("clip", "expert", run, "--pair", "scale", "--clips", 1, "--epochs", 1, "--seed", 5, "--no-reuse", "--json")
+    assert res.exit_code == 0 and "reused" not in json.loads(res.stdout)["scale_expert"]
+    res = invoke("clip", "expert", run, "--pair", "zoom", "--json")
+    assert res.exit_code == 2 and "--pair" in res.stderr
     assert (run / "eval" / "confusion.png").stat().st_size > 0
 
     clip = clip_data / "pan_left_00.mp4"
@@ -90,13 +100,15 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
 
     # same seed, same data, same thread count → same run
     res = invoke("clip", "train", "--data", clip_data, "--out", tmp_path / "run2", "--epochs", 2,
-                 "--batch-size", 6, "--seed", 3, "--device", "cpu", "--threads", 1, "--scale-expert-clips", 0, "--json")
+                 "--batch-size", 6, "--seed", 3, "--device", "cpu", "--threads", 1, "--scale-expert-clips", 0,
+                 "--track-expert-clips", 0, "--json")
     assert json.loads(res.stdout)["val_r1"] == summary["val_r1"]
     a = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     b = [json.loads(x) for x in (tmp_path / "run2" / "metrics.jsonl").read_text().splitlines()]
     assert [m.get("loss") for m in a if "val_r1_with_expert" not in m] == [m.get("loss") for m in b]
     assert "val_r1_with_expert" in a[-1] and "val_r1_with_expert" not in b[-1]
     assert not (tmp_path / "run2" / "scale_expert.safetensors").exists() and "scale_expert" not in json.loads(res.stdout)
+    assert not (tmp_path / "run2" / "track_expert.safetensors").exists() and "track_expert" not in json.loads(res.stdout)
 
 
 def test_bad_inputs_are_one_error_line(tmp_path, clip_data):
@@ -113,7 +125,7 @@ def test_resume_continues_the_step_count(tmp_path, clip_data):
     from cinestudio.cameraclip.train import TrainConfig, train
 
     cfg = TrainConfig(data=str(clip_data), out=str(tmp_path / "run"), epochs=2, batch_size=6, seed=1,
-                      device="cpu", log_every=1, scale_expert_clips=0)
+                      device="cpu", log_every=1, scale_expert_clips=0, track_expert_clips=0)
     seen = []
 
     def progress(done, total, message=""):

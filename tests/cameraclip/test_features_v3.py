@@ -71,7 +71,8 @@ def test_training_takes_a_feature_version(tmp_path, clip_data):
 
     res = CliRunner().invoke(app, ["clip", "train", "--data", str(clip_data), "--out", str(tmp_path / "run"),
                                    "--epochs", "1", "--batch-size", "7", "--device", "cpu", "--motion-features", "3",
-                                   "--movement-focus", "1", "--scale-expert-clips", "0", "--json"])
+                                   "--movement-focus", "1", "--scale-expert-clips", "0",
+                                   "--track-expert-clips", "0", "--json"])
     assert res.exit_code == 0, res.output
     saved = json.loads((tmp_path / "run" / "config.json").read_text(encoding="utf-8"))
     assert saved["model"]["motion_features"] == 3 and saved["train"]["movement_focus"] == 1.0

@@ -17,7 +17,7 @@ def test_pretrained_checkpoint_and_paper_recipe(tmp_path, clip_data):
     weights = tmp_path / "tiny_clip.safetensors"
     save_file({k: v.contiguous() for k, v in clip.state_dict().items()}, str(weights))
 
-    summary = train(TrainConfig(data=str(clip_data), out=str(tmp_path / "run"), model="cameraclip-tiny", pretrained=str(weights), scale_expert_clips=0,
+    summary = train(TrainConfig(data=str(clip_data), out=str(tmp_path / "run"), model="cameraclip-tiny", pretrained=str(weights), scale_expert_clips=0, track_expert_clips=0,
                                 epochs=1, batch_size=7, device="cpu"))
     assert summary["recipe"] == "paper"
     config = json.loads((tmp_path / "run" / "config.json").read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""The zoom/dolly expert: its clips, its training, how it combines with CameraCLIP, its file."""
+"""The experts (zoom/dolly, pan/tracking): their clips, training, how they combine with CameraCLIP, their files."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from cinestudio.camerasim.dataset import plan_scale_moves
-from cinestudio.cameraclip.scale_expert import (ExpertConfig, ExpertStore, ScaleExpert, ScaleMoveNet, choose_scale_moves,
-                                                default_expert_cache, expert_key, expert_input, has_scale_moves,
-                                                render_training_clips, train_expert)
+from cinestudio.camerasim.dataset import plan_scale_moves, plan_track_moves
+from cinestudio.cameraclip.scale_expert import (SCALE, TRACK, ExpertConfig, ExpertStore, PairExpert, PairNet, choose_moves,
+                                                default_expert_cache, expert_key, expert_input, render_training_clips,
+                                                train_expert)
 
-KEYS = ["static", "zoom_in", "zoom_out", "dolly_in", "dolly_out", "pan_left"]
+KEYS = ["static", "zoom_in", "zoom_out", "dolly_in", "dolly_out", "pan_left", "pan_right", "tracking"]
 
 
 def _probs(**p):
@@ -26,11 +26,36 @@ def test_only_a_top_zoom_or_dolly_changes_and_only_its_type():
         _probs(dolly_out=0.7, zoom_out=0.2, static=0.1),  # 0.78 and 0.1 → 0.44: a zoom, still out
         _probs(static=0.6, dolly_in=0.4),                 # the top is no scale move: unchanged
     ])
-    got = choose_scale_moves(probs, KEYS, np.array([0.9, 0.8, 0.1, 0.0]))
+    got = choose_moves(probs, KEYS, {"scale": np.array([0.9, 0.8, 0.1, 0.0])})
     assert [KEYS[i] for i in got] == ["dolly_in", "zoom_out", "zoom_out", "static"]
     # without the scale classes in the taxonomy the choice is CameraCLIP's own
-    assert list(choose_scale_moves(probs[:, [0, 5]], ["static", "pan_left"], np.ones(4))) == [0, 1, 0, 0]
-    assert has_scale_moves(KEYS) and not has_scale_moves(["static", "zoom_in", "pan_left"])
+    assert list(choose_moves(probs[:, [0, 5]], ["static", "pan_left"], {"scale": np.ones(4)})) == [0, 1, 0, 0]
+    assert SCALE.applies(KEYS) and not SCALE.applies(["static", "zoom_in", "pan_left"])
+
+
+def test_a_top_pan_or_tracking_shot_follows_the_mean_of_the_pan_tracking_experts_and_cameraclips_view():
+    probs = np.stack([
+        _probs(pan_left=0.5, tracking=0.3, static=0.2),   # CameraCLIP p(tracking) 0.375; expert 0.9 → 0.64: tracking
+        _probs(tracking=0.5, pan_left=0.1, pan_right=0.3),  # 0.556 and 0.2 → 0.38: the more probable pan, right
+        _probs(pan_right=0.6, tracking=0.2, zoom_in=0.2),  # 0.25 and 0.6 → 0.43: stays a pan right
+        _probs(zoom_in=0.5, dolly_in=0.3, tracking=0.2),   # the top is no pan: the zoom/dolly expert decides
+    ])
+    experts = {"track": np.array([0.9, 0.2, 0.6, 1.0]), "scale": np.array([0.5, 0.5, 0.5, 0.9])}
+    assert [KEYS[i] for i in choose_moves(probs, KEYS, experts)] == ["tracking", "pan_right", "pan_right", "dolly_in"]
+    assert TRACK.applies(KEYS) and not TRACK.applies(["static", "pan_left", "pan_right"])
+    assert TRACK.twin("pan_left") is None and SCALE.twin("zoom_out") == "dolly_out" and SCALE.twin("dolly_in") == "zoom_in"
+    with pytest.raises(Exception, match="unknown expert"):
+        ExpertConfig(pair="roll")
+
+
+def test_track_plans_pair_each_framing_with_tracking_shots_as_many_as_its_pans():
+    plans = plan_track_moves(2, seed=4)
+    framings = {p.framing for p in plans}
+    assert framings and "extreme_close_up" not in framings  # no tracking shot fills the frame with a face
+    for framing in framings:
+        moves = [p.movement for p in plans if p.framing == framing]
+        assert sorted(moves) == ["pan_left"] * 2 + ["pan_right"] * 2 + ["tracking"] * 4
+    assert plans == plan_track_moves(2, seed=4) and plans != plan_track_moves(2, seed=5)
 
 
 def test_plans_cover_every_framing_but_the_extreme_close_up_evenly_and_repeat_for_a_seed():
@@ -49,6 +74,8 @@ def test_renders_are_the_same_whatever_the_number_of_worker_processes():
     assert np.array_equal(one, two) and np.array_equal(labels, labels2) and labels.sum() == 8
     with pytest.raises(Exception, match="at least 1"):
         plan_scale_moves(0, seed=1)
+    tracked, labels = render_training_clips(ExpertConfig(clips_per_cell=1, seed=2, num_frames=4, pair="track"))
+    assert tracked.shape == (16, 4, 64, 64, 3) and labels.tolist() == [0, 0, 1, 1] * 4  # per framing: pans, tracking
 
 
 def _toy_clips(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -68,31 +95,31 @@ def test_training_learns_a_separable_task_and_the_weights_round_trip(tmp_path):
     net, summary = train_expert(ExpertConfig(epochs=3, batch_size=16, num_frames=4, val_fraction=0.2, lr=3e-3),
                                 frames, labels)
     assert summary["steps"] == 3 * 8 and summary["n_val"] == 32
-    expert = ScaleExpert(net)
+    expert = PairExpert(net)
     test, truth = _toy_clips(64, np.random.default_rng(1))
-    p = expert.p_dolly(test)
+    p = expert.p_second(test)
     assert p.shape == (64,) and np.all((p >= 0) & (p <= 1))
     assert np.mean((p > 0.5) == truth.astype(bool)) >= 0.9
     path = expert.save(tmp_path / "expert.safetensors", summary)
-    again = ScaleExpert.load(path, num_frames=4)
-    assert np.allclose(again.p_dolly(test), p, atol=1e-6)
+    again = PairExpert.load(path, num_frames=4, pair=TRACK)
+    assert again.pair is TRACK and np.allclose(again.p_second(test), p, atol=1e-6)
     assert not path.read_bytes().startswith(b"\x80")  # safetensors (a JSON header), not a pickle
     with pytest.raises(Exception, match="does not fit"):
-        ScaleExpert.load(path, num_frames=8)
+        PairExpert.load(path, num_frames=8)
 
 
 def test_input_removes_what_stands_still_and_resizes():
     still = np.full((2, 4, 32, 32, 3), 90, np.uint8)
     x = expert_input(still, 64)
     assert x.shape == (2, 12, 64, 64) and torch.count_nonzero(x) == 0
-    assert ScaleMoveNet(4)(x).shape == (2, 2)
+    assert PairNet(4)(x).shape == (2, 2)
 
 
 class _FixedExpert:
-    def __init__(self, p: float):
-        self.p = p
+    def __init__(self, p: float, pair=SCALE):
+        self.p, self.pair = p, pair
 
-    def p_dolly(self, frames):
+    def p_second(self, frames):
         return np.full(len(frames), self.p)
 
 
@@ -113,9 +140,9 @@ def test_classify_swaps_a_top_zoom_with_its_dolly_twin_when_the_expert_says_so()
     run._class_cache = {"movement": (keys, text)}
     alone = classify_frames(run, frames, axes=("movement",), four_ways=False)["movement"]
     assert alone[0]["key"] == "zoom_in"
-    run.scale_expert = _FixedExpert(0.0)
+    run.experts = [_FixedExpert(0.0), _FixedExpert(1.0, TRACK)]  # the pan/tracking expert: not for a zoom
     assert classify_frames(run, frames, axes=("movement",), four_ways=False)["movement"] == alone
-    run.scale_expert = _FixedExpert(1.0)
+    run.experts = [_FixedExpert(1.0)]
     swapped = classify_frames(run, frames, axes=("movement",), four_ways=False)["movement"]
     score = {r["key"]: r["score"] for r in alone}
     assert swapped[0]["key"] == "dolly_in" and swapped[0]["score"] == score["zoom_in"]
@@ -129,7 +156,7 @@ def test_kept_experts_are_found_by_settings_and_a_damaged_or_unwritable_store_co
     assert len({expert_key(config), expert_key(ExpertConfig(clips_per_cell=3, epochs=2, seed=2)),
                 expert_key(ExpertConfig(clips_per_cell=4, epochs=2, seed=1))}) == 3
     torch.manual_seed(0)
-    expert = ScaleExpert(ScaleMoveNet(8).eval())
+    expert = PairExpert(PairNet(8).eval())
     saved = expert.save(tmp_path / "run" / "scale_expert.safetensors", {"clips": 12, "val_accuracy": 0.5})
     store = ExpertStore(tmp_path / "kept")
     assert store.load(config) is None
@@ -137,8 +164,9 @@ def test_kept_experts_are_found_by_settings_and_a_damaged_or_unwritable_store_co
     got, summary = store.load(config)
     assert summary == {"clips": 12, "val_accuracy": 0.5}
     clips = np.random.default_rng(0).integers(0, 256, (3, 8, 64, 64, 3), dtype=np.uint8)
-    assert np.allclose(got.p_dolly(clips), expert.p_dolly(clips))
+    assert np.allclose(got.p_second(clips), expert.p_second(clips))
     assert store.load(ExpertConfig(clips_per_cell=3, epochs=2, seed=2)) is None  # other settings: not this one
+    assert store.load(ExpertConfig(clips_per_cell=3, epochs=2, seed=1, pair="track")) is None  # nor another expert
     store.path(config).write_bytes(b"not a checkpoint")
     assert store.load(config) is None
     blocked = tmp_path / "file"

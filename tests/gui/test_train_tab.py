@@ -61,9 +61,9 @@ def test_train_tab_validates_trains_cancels_resumes_finishes_and_sets_the_prelab
     form.lr.setValue(0.002)
     form.device.setCurrentText("cpu")
     form.extra = {"num_frames": 4, "seed": 1}
-    assert "scale_expert_clips" not in form.config()  # the expert is on by default (the documented run)
-    form.expert.setChecked(False)                      # ... and takes minutes: not in this test
-    assert form.config()["scale_expert_clips"] == 0
+    assert "scale_expert_clips" not in form.config()  # the experts are on by default (the documented run)
+    form.expert.setChecked(False)                      # ... and take minutes: not in this test
+    assert form.config()["scale_expert_clips"] == form.config()["track_expert_clips"] == 0
     form.changed()
     qtbot.waitUntil(lambda: form.start.isEnabled(), timeout=10_000)
 
@@ -100,7 +100,7 @@ def test_train_tab_validates_trains_cancels_resumes_finishes_and_sets_the_prelab
     # results: the evaluation and the confusion matrices
     qtbot.waitUntil(lambda: not tab.view.confusion.pixmap().isNull(), timeout=10_000)
     assert "Evaluation" in tab.view.results_text.text() and "validation" in tab.view.results_text.text()
-    assert "read four ways" in tab.view.results_text.text() and "Zoom/dolly expert" not in tab.view.results_text.text()
+    assert "read four ways" in tab.view.results_text.text() and " expert" not in tab.view.results_text.text()
     assert tab.view.open_folder.isEnabled()
 
     # use this model for pre-labelling
@@ -210,13 +210,18 @@ def test_the_tab_mirrors_cameradiff_run_names():
     assert backend.LORA_KIND == train_lora.KIND
 
 
-def test_the_results_say_how_movement_was_read_and_where_the_expert_came_from():
+def test_the_results_say_how_movement_was_read_and_where_the_experts_came_from():
     from cinestudio.gui.train.job_view import movement_note
 
-    ev = {"four_ways": True, "scale_expert": True, "per_axis_learned": {"movement": 0.8512}}
+    ev = {"four_ways": True, "scale_expert": True, "track_expert": True, "per_axis_learned": {"movement": 0.8512}}
     trained = {"clips": 6400, "render_s": 180.0, "train_s": 150.0, "val_accuracy": 0.85}
-    note = movement_note(ev, trained)
+    note = movement_note(ev, {"scale_expert": trained})
     assert "read four ways" in note and "with the zoom/dolly expert" in note and "read once: movement R@1 0.851" in note
-    assert "trained on 6400 rendered clips in 5.5 min (held-out accuracy 0.85)" in note
-    assert "reused, kept from an earlier run" in movement_note(ev, {**trained, "reused": "/cache/k.safetensors"})
+    assert "with the pan/tracking expert" in note
+    assert "Zoom/dolly expert: trained on 6400 rendered clips<br>in 5.5 min (held-out accuracy 0.85)" in note
+    assert "reuse them" in note and "Pan/tracking expert:" not in note  # a run made before that expert
+    both = movement_note(ev, {"scale_expert": {**trained, "reused": "/cache/k.safetensors"},
+                              "track_expert": {**trained, "clips": 3200, "reused": "/cache/t.safetensors"}})
+    assert "Zoom/dolly expert: reused, kept from an earlier run" in both
+    assert "Pan/tracking expert: reused" in both and "reuse them" not in both
     assert movement_note({"four_ways": False, "scale_expert": False, "per_axis_learned": {"movement": 0.8}}, None) == ""

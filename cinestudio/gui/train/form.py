@@ -181,8 +181,8 @@ class JobForm(QGroupBox):
 
 
 class TrainForm(JobForm):
-    """A CameraCLIP training: data, model, pooling, epochs, batch size, learning rate, the zoom/dolly
-    expert, device."""
+    """A CameraCLIP training: data, model, pooling, epochs, batch size, learning rate, the experts
+    (zoom/dolly, pan/tracking), device."""
 
     def __init__(self, controller: JobsController, parent: QWidget | None = None):
         super().__init__("New CameraCLIP training", controller, "train", parent)
@@ -204,16 +204,16 @@ class TrainForm(JobForm):
         self.batch.setRange(2, 4096)
         self.batch.setValue(DEFAULTS["batch_size"])
         self.lr = lr_box(DEFAULTS["lr"])
-        self.expert = QCheckBox("train one after CameraCLIP")
+        self.expert = QCheckBox("train them after CameraCLIP")
         self.expert.setChecked(True)
-        self.expert.setToolTip("A small CNN beside CameraCLIP that tells a zoom from a dolly, trained on 6400 clips "
-                               "the simulator renders for it, whatever the data's size: about 10 more minutes "
-                               "the first time for a job on a 2-core machine (jobs leave one core to the app), 6 "
-                               "with both cores. Later runs with the same seed reuse it in seconds "
-                               "(docs/cameraclip.md, zoom/dolly expert)")
+        self.expert.setToolTip("Two small CNNs beside CameraCLIP, one telling a zoom from a dolly, one a pan from a "
+                               "tracking shot, trained on 6400 and 3200 clips the simulator renders for them, "
+                               "whatever the data's size: about 15 more minutes the first time for a job on a "
+                               "2-core machine (jobs leave one core to the app), 9 with both cores. Later runs "
+                               "with the same seed reuse them in seconds (docs/cameraclip.md, experts)")
         for label, widget in (("Model", self.model), ("Pooling", self.pooling), ("Epochs", self.epochs),
                               ("Batch size", self.batch), ("Learning rate", self.lr),
-                              ("Zoom/dolly expert", self.expert), ("Device", self.device)):
+                              ("Experts", self.expert), ("Device", self.device)):
             self.fields.addRow(label, widget)
         self.expert.toggled.connect(self.changed)
         self.model.currentTextChanged.connect(self.changed)
@@ -226,7 +226,8 @@ class TrainForm(JobForm):
         return {"data": self.data.currentData() or "", "model": self.model.currentText().strip(),
                 "pooling": self.pooling.currentData(), "epochs": self.epochs.value(),
                 "batch_size": self.batch.value(), "lr": round(self.lr.value(), 8),
-                **({} if self.expert.isChecked() else {"scale_expert_clips": 0}), **self.extra}
+                **({} if self.expert.isChecked() else {"scale_expert_clips": 0, "track_expert_clips": 0}),
+                **self.extra}
 
     validate_task = staticmethod(backend.validate)
     submit_task = staticmethod(backend.submit)

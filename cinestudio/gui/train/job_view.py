@@ -61,10 +61,11 @@ def load_results(run_dir: Path) -> dict[str, Any]:
             out["evaluation"] = json.loads(result.read_text(encoding="utf-8"))
         except ValueError:
             out["evaluation"] = None
-    try:   # what the run says of its zoom/dolly expert (trained, or reused from an earlier run)
-        out["scale_expert"] = json.loads((run_dir / "config.json").read_text(encoding="utf-8")).get("scale_expert")
+    try:   # what the run says of its experts (trained, or reused from an earlier run)
+        saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+        out["experts"] = {key: saved.get(key) for key, _ in EXPERTS if saved.get(key)}
     except (OSError, ValueError, AttributeError):
-        out["scale_expert"] = None
+        out["experts"] = {}
     for name, path in (("confusion", run_dir / "eval" / "confusion.png"), ("training", run_dir / "training.png")):
         if path.is_file():
             image = QImage(str(path))
@@ -77,25 +78,37 @@ def load_results(run_dir: Path) -> dict[str, Any]:
     return out
 
 
-def movement_note(ev: dict[str, Any], expert: dict[str, Any] | None) -> str:
-    """HTML: how the evaluation picked movement classes (read four ways, the zoom/dolly expert)
-    against the model alone, and where the run's expert came from. Short lines: the confusion
-    matrices below make the panel wider than its view."""
+#: The run's experts as its config.json and evaluation name them (cinestudio.cameraclip.scale_expert,
+#: which the GUI does not import: it loads torch), and what they decide.
+EXPERTS = (("scale_expert", "zoom/dolly"), ("track_expert", "pan/tracking"))
+
+
+def movement_note(ev: dict[str, Any], experts: dict[str, dict[str, Any]] | None) -> str:
+    """HTML: how the evaluation picked movement classes (read four ways, the experts) against the
+    model alone, and where the run's experts came from. Short lines: the confusion matrices below
+    make the panel wider than its view."""
     parts = []
-    how = [text for text, on in (("read four ways (as is, mirrored, reversed, both)", ev.get("four_ways")),
-                                 ("with the zoom/dolly expert", ev.get("scale_expert"))) if on]
+    how = [text for text, on in [("read four ways (as is, mirrored, reversed, both)", ev.get("four_ways")),
+                                 *((f"with the {title} expert", ev.get(key)) for key, title in EXPERTS)] if on]
     learned = (ev.get("per_axis_learned") or {}).get("movement")
     if how and learned is not None:
-        parts.append(f"Movement: {', '.join(how)}.<br>The model alone, read once: movement R@1 {learned:.3f}")
-    if expert:
+        parts.append(f"Movement: {',<br>'.join(how)}.<br>The model alone, read once: movement R@1 {learned:.3f}")
+    trained = []
+    for key, title in EXPERTS:
+        expert = (experts or {}).get(key)
+        if not expert:
+            continue
         acc = expert.get("val_accuracy")
         if expert.get("reused"):
-            parts.append(f"Zoom/dolly expert: reused, kept from an earlier run with the same settings<br>"
-                         f"(held-out accuracy {acc})")
+            parts.append(f"{title.capitalize()} expert: reused, kept from an earlier run<br>"
+                         f"with the same settings (held-out accuracy {acc})")
         else:
+            trained.append(title)
             minutes = (float(expert.get("render_s") or 0) + float(expert.get("train_s") or 0)) / 60
-            parts.append(f"Zoom/dolly expert: trained on {expert.get('clips')} rendered clips in {minutes:.1f} min "
-                         f"(held-out accuracy {acc}).<br>Later runs with the same seed and expert settings reuse it.")
+            parts.append(f"{title.capitalize()} expert: trained on {expert.get('clips')} rendered clips<br>"
+                         f"in {minutes:.1f} min (held-out accuracy {acc}).")
+    if trained:
+        parts.append("Later runs with the same seed and expert settings reuse them.")
     return "".join(f"<p>{p}</p>" for p in parts)
 
 
@@ -408,7 +421,7 @@ class JobView(QWidget):
             self.results_text.setText(
                 f"<p><b>Evaluation</b> on {ev['n']} {ev.get('split', '')} clips — mean R@1 {mean}</p>"
                 f"<table cellspacing='6'><tr><th align='left'>axis</th><th>R@1</th><th>clips</th></tr>{rows}</table>"
-                + flip + movement_note(ev, results.get("scale_expert")))
+                + flip + movement_note(ev, results.get("experts")))
         elif self.job is not None and self.job.state == "succeeded":
             self.results_text.setText("This run was not evaluated (evaluate: false).")
         else:

@@ -55,7 +55,6 @@ from cinestudio.progress import ProgressFn, StopFn, check_stop
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class ExpertPair:
     """Two groups of movement classes an expert tells apart (labels 0 and 1). Classes at the same
@@ -80,6 +79,7 @@ class ExpertPair:
         return any(k in movement_keys for k in self.first) and any(k in movement_keys for k in self.second)
 
     def twin(self, key: str) -> str | None:
+        """The class at the same place in the other group (None: groups of unequal length)."""
         if len(self.first) != len(self.second):
             return None
         if key in self.first:
@@ -90,6 +90,7 @@ class ExpertPair:
 SCALE = ExpertPair("scale", "zoom/dolly", ("zoom_in", "zoom_out"), ("dolly_in", "dolly_out"), "plan_scale_moves")
 TRACK = ExpertPair("track", "pan/tracking", ("pan_left", "pan_right"), ("tracking",), "plan_track_moves")
 PAIRS = {p.name: p for p in (SCALE, TRACK)}
+
 #: Renders are made like `cinestudio simulate`'s default clips: 16 frames at 64 px, 8 fps.
 RENDER_FRAMES, RENDER_SIZE, RENDER_FPS = 16, 64, 8.0
 #: Frame differences are small; scaled so the first layer sees values of order 1.

@@ -208,7 +208,7 @@ class TrainForm(JobForm):
         self.expert.setChecked(True)
         self.expert.setToolTip("Two small CNNs beside CameraCLIP, one telling a zoom from a dolly, one a pan from a "
                                "tracking shot, trained on 6400 and 3200 clips the simulator renders for them, "
-                               "whatever the data's size: about 15 more minutes the first time for a job on a "
+                               "whatever the data's size: about 16 more minutes the first time for a job on a "
                                "2-core machine (jobs leave one core to the app), 8 with both cores. Later runs "
                                "with the same seed reuse them in seconds (docs/cameraclip.md, experts)")
         for label, widget in (("Model", self.model), ("Pooling", self.pooling), ("Epochs", self.epochs),

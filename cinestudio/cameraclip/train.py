@@ -555,6 +555,16 @@ def add_expert(run: Path, config: TrainConfig, tax: Taxonomy, pair: ExpertPair, 
     return expert, summary
 
 
+def pairs_for_run(run: str | os.PathLike[str]) -> list[ExpertPair]:
+    """The experts whose classes a trained run's taxonomy has (a scheme without tracking shots has
+    no pan/tracking expert)."""
+    from cinestudio.cameraclip.infer import read_run_config
+
+    saved = read_run_config(run)
+    keys = load_taxonomy(saved.get("scheme") or DEFAULT_SCHEME).keys("movement")
+    return [pair for pair in PAIRS.values() if pair.applies(keys)]
+
+
 def add_expert_to_run(run: str | os.PathLike[str], pair: ExpertPair, clips: int | None = None,
                       epochs: int | None = None, seed: int | None = None, device: str = "auto",
                       progress: ProgressFn | None = None, should_stop: StopFn | None = None,

@@ -94,7 +94,7 @@ def _echo_experts(summary: dict) -> None:
 @user_errors
 def expert_cmd(
     run: Path = typer.Argument(..., help="Run folder."),
-    pair: str = typer.Option("all", "--pair", help="Which expert: scale (zoom/dolly), track (pan/tracking) or all."),
+    pair: str = typer.Option("all", "--pair", help="Which expert: scale (zoom/dolly), track (pan/tracking) or all (those the run's scheme has classes for)."),
     clips: int | None = typer.Option(None, "--clips", min=1, help="Clips rendered per framing and move, for each expert trained (default: the run's setting, else 400 zoom/dolly, 200 pan/tracking)."),
     epochs: int | None = typer.Option(None, "--epochs", min=1, help="Passes over them (default: the run's setting, else 8)."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of the renders and the training (default: the run's)."),
@@ -106,13 +106,16 @@ def expert_cmd(
     """Train (or train again) a run's experts: small CNNs beside CameraCLIP that decide zoom against
     dolly and pan against tracking with it, on clips the simulator renders for them."""
     from cinestudio.cameraclip.scale_expert import PAIRS
-    from cinestudio.cameraclip.train import add_expert_to_run
+    from cinestudio.cameraclip.train import add_expert_to_run, pairs_for_run
     from cinestudio.errors import UserInputError
 
     if pair != "all" and pair not in PAIRS:
         raise UserInputError(pair, f"--pair must be all or one of {', '.join(PAIRS)}")
+    chosen_pairs = pairs_for_run(run) if pair == "all" else [PAIRS[pair]]
+    if not chosen_pairs:
+        raise UserInputError(run, "the run's scheme has no classes an expert tells apart (zoom/dolly, pan/tracking)")
     summary = {}
-    for chosen in PAIRS.values() if pair == "all" else [PAIRS[pair]]:
+    for chosen in chosen_pairs:
         with progress_bar(not as_json, f"{chosen.title} expert") as bar:
             summary[chosen.config_key] = add_expert_to_run(run, chosen, clips=clips, epochs=epochs, seed=seed,
                                                            device=device, progress=bar, reuse=reuse,

@@ -174,3 +174,19 @@ def test_kept_experts_are_found_by_settings_and_a_damaged_or_unwritable_store_co
     assert ExpertStore(blocked / "kept").save(config, saved) is None
     # tests keep the per-user folder in their temp folder (conftest)
     assert str(default_expert_cache()).startswith(str(tmp_path.parent))
+
+
+def test_a_run_gets_the_experts_its_schemes_classes_call_for(tmp_path, monkeypatch):
+    import json
+
+    from cinestudio.cameraclip import train as train_mod
+
+    (tmp_path / "config.json").write_text(json.dumps({"scheme": "cinematic2k"}), encoding="utf-8")
+    assert train_mod.pairs_for_run(tmp_path) == [SCALE, TRACK]
+
+    class _NoTracking:
+        def keys(self, axis):
+            return ["static", "pan_left", "pan_right", "zoom_in", "dolly_in"]
+
+    monkeypatch.setattr(train_mod, "load_taxonomy", lambda scheme: _NoTracking())
+    assert train_mod.pairs_for_run(tmp_path) == [SCALE]

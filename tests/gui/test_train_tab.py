@@ -210,6 +210,13 @@ def test_the_tab_mirrors_cameradiff_run_names():
     assert backend.LORA_KIND == train_lora.KIND
 
 
+def test_the_tab_mirrors_cameraclip_expert_names():
+    from cinestudio.cameraclip.scale_expert import PAIRS
+    from cinestudio.gui.train.job_view import EXPERTS
+
+    assert EXPERTS == tuple((p.config_key, p.title) for p in PAIRS.values())
+
+
 def test_the_results_say_how_movement_was_read_and_where_the_experts_came_from():
     from cinestudio.gui.train.job_view import movement_note
 

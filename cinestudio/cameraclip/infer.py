@@ -19,7 +19,7 @@ from cinestudio.cameraclip.model import CameraCLIP
 from cinestudio.cameraclip.prior import movement_bonus
 from cinestudio.cameraclip.registry import ModelSpec
 from cinestudio.cameraclip.scale_expert import PAIRS, PairExpert, choose_moves
-from cinestudio.cameraclip.symmetry import movement_log_probs
+from cinestudio.cameraclip.symmetry import VARIANTS, movement_log_probs
 from cinestudio.errors import UserInputError
 from cinestudio.taxonomy import AXES, DEFAULT_SCHEME, Taxonomy, load_taxonomy
 
@@ -206,8 +206,9 @@ def classify_frames(run: LoadedRun, frames: np.ndarray, axes: tuple[str, ...] = 
         probs = torch.softmax(logits, dim=0)
         if axis == "movement" and run.experts:
             top = int(probs.argmax())
+            variants = VARIANTS if four_ways else (0,)
             chosen = int(choose_moves(probs.cpu().numpy()[None], keys,
-                                      {e.pair.name: e.p_second(fitted[None]) for e in run.experts})[0])
+                                      {e.pair.name: e.p_second(fitted[None], variants) for e in run.experts})[0])
             if chosen != top:
                 probs[[top, chosen]] = probs[[chosen, top]]
         order = torch.argsort(probs, descending=True).tolist()

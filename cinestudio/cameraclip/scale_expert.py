@@ -47,6 +47,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cinestudio.cameraclip.augment import variant_frames
 from cinestudio.cameraclip.checkpoint import load_checkpoint, save_checkpoint
 from cinestudio.errors import UserInputError
 from cinestudio.fsutil import atomic_path
@@ -280,10 +281,15 @@ class PairExpert:
     def device(self) -> str:
         return str(next(self.net.parameters()).device)
 
-    def p_second(self, frames: np.ndarray) -> np.ndarray:
+    def p_second(self, frames: np.ndarray, variants: tuple[int, ...] = (0,)) -> np.ndarray:
         """Probability that each clip ``(B, T, H, W, 3)`` uint8 is of the pair's second group (a
-        dolly rather than a zoom, a tracking shot rather than a pan)."""
-        return _predict(self.net, np.asarray(frames), self.size, self.device)
+        dolly rather than a zoom, a tracking shot rather than a pan), averaged over `variants` of
+        the clips (`augment.variant_frames`: mirrored, reversed, both). Neither a mirror nor a
+        reversal changes the group, and the expert trains on both; read over all four, a mirrored
+        or reversed clip gets exactly the original's probability, as CameraCLIP's four-way reading
+        of movement does (`cinestudio.cameraclip.symmetry`)."""
+        frames = np.asarray(frames)
+        return np.mean([_predict(self.net, variant_frames(frames, v), self.size, self.device) for v in variants], 0)
 
     def save(self, path: str | os.PathLike[str], summary: dict | None = None) -> Path:
         return save_checkpoint(path, self.net, None, extra={"size": self.size, "num_frames": self.net.num_frames,

@@ -45,7 +45,7 @@ from cinestudio.cameraclip.pooling import DEFAULT_POOLING, POOLINGS
 from cinestudio.cameraclip.registry import DEFAULT_MODEL, ModelSpec
 from cinestudio.cameraclip.scale_expert import (PAIRS, ExpertConfig, ExpertPair, ExpertStore, PairExpert, choose_moves,
                                                 default_expert_cache, fit_expert)
-from cinestudio.cameraclip.symmetry import movement_log_probs
+from cinestudio.cameraclip.symmetry import VARIANTS, movement_log_probs
 from cinestudio.cpu_threads import training_threads, usable_cpus
 from cinestudio.errors import UserInputError
 from cinestudio.fsutil import write_json_atomic
@@ -242,8 +242,9 @@ def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size
             out[axis]["pred"] = logp.argmax(1)
         if experts:
             probs = np.exp(logp - logp.max(1, keepdims=True))
+            variants = VARIANTS if four_ways else (0,)
             out[axis]["pred"] = choose_moves(probs / probs.sum(1, keepdims=True), keys,
-                                             {e.pair.name: e.p_second(table.frames) for e in experts})
+                                             {e.pair.name: e.p_second(table.frames, variants) for e in experts})
     model.train(was_training)
     return out
 

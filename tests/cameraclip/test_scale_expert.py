@@ -108,6 +108,20 @@ def test_training_learns_a_separable_task_and_the_weights_round_trip(tmp_path):
         PairExpert.load(path, num_frames=8)
 
 
+def test_read_four_ways_an_expert_gives_a_mirrored_or_reversed_clip_the_originals_probability():
+    from cinestudio.cameraclip.augment import variant_frames
+    from cinestudio.cameraclip.symmetry import VARIANTS
+
+    torch.manual_seed(0)
+    expert = PairExpert(PairNet(4).eval())  # untrained: nothing in its weights is symmetric
+    clips = np.random.default_rng(0).integers(0, 256, (3, 4, 64, 64, 3), dtype=np.uint8)
+    once, four = expert.p_second(clips), expert.p_second(clips, VARIANTS)
+    for v in (1, 2, 3):
+        assert np.allclose(expert.p_second(variant_frames(clips, v), VARIANTS), four, atol=1e-6)
+    assert not np.allclose(expert.p_second(variant_frames(clips, 1)), once, atol=1e-6)  # read once it is not
+    assert np.allclose(expert.p_second(clips, (0, 1)), (once + expert.p_second(variant_frames(clips, 1))) / 2)
+
+
 def test_input_removes_what_stands_still_and_resizes():
     still = np.full((2, 4, 32, 32, 3), 90, np.uint8)
     x = expert_input(still, 64)
@@ -119,7 +133,7 @@ class _FixedExpert:
     def __init__(self, p: float, pair=SCALE):
         self.p, self.pair = p, pair
 
-    def p_second(self, frames):
+    def p_second(self, frames, variants=(0,)):
         return np.full(len(frames), self.p)
 
 

@@ -179,14 +179,35 @@ def score_frames(model: CameraCLIP | LoadedRun, frames: np.ndarray, texts: list[
 
 
 @torch.no_grad()
+def movement_choice(model: CameraCLIP, frames: np.ndarray, raw: np.ndarray, video: torch.Tensor, keys: list[str],
+                    text: torch.Tensor, movement_prior: float = 0.0, experts: list[PairExpert] | tuple = (),
+                    four_ways: bool = True, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Movement of prepared clips (`frames` ``(B, T, S, S, 3)``, raw motion, their embeddings
+    `video` ``(B, D)``) as `classify` and `eval` pick it: the class probabilities ``(B, C)`` over
+    `keys` — read as is, mirrored, reversed and both with `four_ways`
+    (`cinestudio.cameraclip.symmetry`), with the estimator prior when `movement_prior` > 0
+    (`cinestudio.cameraclip.prior`) — and the chosen class per clip ``(B,)``: the most probable one,
+    unless `experts` decide a zoom against a dolly or a pan against a tracking shot
+    (`cinestudio.cameraclip.scale_expert`, reading the same variants)."""
+    if four_ways:
+        logp = movement_log_probs(model, frames, raw, keys, text, batch_size, video=video)
+    else:
+        scale = model.logit_scale.exp().clamp(max=100.0)
+        logp = torch.log_softmax(scale * (video @ text.T), dim=1).cpu().numpy()
+    if movement_prior > 0 and model.uses_motion:
+        logp = logp + movement_bonus(raw, keys, movement_prior)
+    probs = np.exp(logp - logp.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    variants = VARIANTS if four_ways else (0,)
+    return probs, choose_moves(probs, keys, {e.pair.name: e.p_second(frames, variants) for e in experts})
+
+
+@torch.no_grad()
 def classify_frames(run: LoadedRun, frames: np.ndarray, axes: tuple[str, ...] = AXES, four_ways: bool = True) -> dict:
     """Per axis, classes ranked by probability (softmax of scaled similarities over the axis; for
-    movement, read as is, mirrored, reversed and both with `four_ways`:
-    `cinestudio.cameraclip.symmetry`, and with the run's estimator prior when it has one:
-    `cinestudio.cameraclip.prior`).
-    With the run's experts, a top zoom or dolly that an expert and CameraCLIP together take for the
-    other type trades places with its twin, and likewise a pan with a tracking shot
-    (`cinestudio.cameraclip.scale_expert`)."""
+    movement, as `movement_choice` reads it: four ways with `four_ways`, with the run's estimator
+    prior and experts when it has them). A top zoom that the experts and CameraCLIP together take
+    for a dolly trades places (and scores) with its twin, and likewise a pan with a tracking shot."""
     m = run.model
     clips, _ = _as_clips(frames)
     fitted, raw = prepare_clip_raw(m, clips[0])
@@ -196,22 +217,14 @@ def classify_frames(run: LoadedRun, frames: np.ndarray, axes: tuple[str, ...] = 
     for axis in axes:
         keys, text = run.class_embeddings(axis)
         sims = text @ video
-        logits = scale * sims
-        if axis == "movement" and four_ways:
-            logits = torch.as_tensor(movement_log_probs(m, fitted[None], raw[None], keys, text, video=video[None])[0],
-                                     device=logits.device)
-        if axis == "movement" and run.movement_prior > 0 and m.uses_motion:
-            bonus = movement_bonus(raw[None], keys, run.movement_prior)[0]
-            logits = torch.log_softmax(logits, dim=0) + torch.as_tensor(bonus, device=logits.device)
-        probs = torch.softmax(logits, dim=0)
-        if axis == "movement" and run.experts:
-            top = int(probs.argmax())
-            variants = VARIANTS if four_ways else (0,)
-            chosen = int(choose_moves(probs.cpu().numpy()[None], keys,
-                                      {e.pair.name: e.p_second(fitted[None], variants) for e in run.experts})[0])
-            if chosen != top:
-                probs[[top, chosen]] = probs[[chosen, top]]
-        order = torch.argsort(probs, descending=True).tolist()
+        if axis == "movement":
+            probs, chosen = movement_choice(m, fitted[None], raw[None], video[None], keys, text, run.movement_prior,
+                                            run.experts, four_ways)
+            probs, top, chosen = probs[0], int(probs[0].argmax()), int(chosen[0])
+            probs[[top, chosen]] = probs[[chosen, top]]
+        else:
+            probs = torch.softmax(scale * sims, dim=0).cpu().numpy()
+        order = np.argsort(-probs, kind="stable").tolist()
         result[axis] = [{"key": keys[i], "score": round(float(probs[i]), 4),
                          "similarity": round(float(sims[i]), 4)} for i in order]
     return result

@@ -40,12 +40,10 @@ from cinestudio.cameraclip.data import ClipTable, FrameCache, load_items, load_t
 from cinestudio.cameraclip.infer import CONFIG_NAME, LAST_CHECKPOINT, WEIGHTS_NAME, resolve_device
 from cinestudio.cameraclip.model import CameraCLIP
 from cinestudio.cameraclip.plots import training_plot
-from cinestudio.cameraclip.prior import movement_bonus
 from cinestudio.cameraclip.pooling import DEFAULT_POOLING, POOLINGS
 from cinestudio.cameraclip.registry import DEFAULT_MODEL, ModelSpec
-from cinestudio.cameraclip.scale_expert import (PAIRS, ExpertConfig, ExpertPair, ExpertStore, PairExpert, choose_moves,
+from cinestudio.cameraclip.scale_expert import (PAIRS, ExpertConfig, ExpertPair, ExpertStore, PairExpert,
                                                 default_expert_cache, fit_expert)
-from cinestudio.cameraclip.symmetry import VARIANTS, movement_log_probs
 from cinestudio.cpu_threads import training_threads, usable_cpus
 from cinestudio.errors import UserInputError
 from cinestudio.fsutil import write_json_atomic
@@ -218,7 +216,7 @@ def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size
     classical estimator (`cinestudio.cameraclip.prior`), and with `experts`, zoom against dolly
     and pan against tracking are decided with them (`cinestudio.cameraclip.scale_expert`); ``pred_learned`` is the
     model's own choice, read once."""
-    from cinestudio.cameraclip.infer import class_embeddings, embed_prepared
+    from cinestudio.cameraclip.infer import class_embeddings, embed_prepared, movement_choice
 
     was_training = model.training
     model.eval()
@@ -231,20 +229,9 @@ def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size
         out[axis] = {"keys": keys, "pred": pred, "pred_learned": pred, "sims": sims.cpu().numpy()}
         if axis != "movement" or not len(table):
             continue
-        if four_ways:
-            logp = movement_log_probs(model, table.frames, table.motion, keys, text, batch_size, video=video)
-            out[axis]["pred"] = logp.argmax(1)
-        else:
-            scale = model.logit_scale.exp().clamp(max=100.0)
-            logp = torch.log_softmax(scale * sims, dim=1).cpu().numpy()
-        if movement_prior > 0 and model.uses_motion:
-            logp = logp + movement_bonus(table.motion, keys, movement_prior)
-            out[axis]["pred"] = logp.argmax(1)
-        if experts:
-            probs = np.exp(logp - logp.max(1, keepdims=True))
-            variants = VARIANTS if four_ways else (0,)
-            out[axis]["pred"] = choose_moves(probs / probs.sum(1, keepdims=True), keys,
-                                             {e.pair.name: e.p_second(table.frames, variants) for e in experts})
+        if four_ways or movement_prior > 0 or experts:
+            out[axis]["pred"] = movement_choice(model, table.frames, table.motion, video, keys, text,
+                                                movement_prior, experts, four_ways, batch_size)[1]
     model.train(was_training)
     return out
 

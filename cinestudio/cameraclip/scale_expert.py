@@ -298,9 +298,16 @@ class PairExpert:
     @classmethod
     def load(cls, path: str | os.PathLike[str], num_frames: int, device: str = "cpu",
              pair: ExpertPair = SCALE) -> PairExpert:
+        return cls.read(path, num_frames, device, pair)[0]
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str], num_frames: int, device: str = "cpu",
+             pair: ExpertPair = SCALE) -> tuple[PairExpert, dict]:
+        """The expert saved at `path` and the summary saved with it."""
         net = PairNet(num_frames)
-        state = load_checkpoint(path, net)
-        return cls(net.to(device).eval(), pair, int(state["extra"].get("size", RENDER_SIZE)))
+        extra = load_checkpoint(path, net)["extra"]
+        summary = {k: v for k, v in extra.items() if k not in ("size", "num_frames")}
+        return cls(net.to(device).eval(), pair, int(extra.get("size", RENDER_SIZE))), summary
 
 
 def fit_expert(config: ExpertConfig, device: str = "cpu", progress: ProgressFn | None = None,
@@ -364,13 +371,10 @@ class ExpertStore:
         if not path.is_file():
             return None
         try:
-            net = PairNet(config.num_frames)
-            extra = load_checkpoint(path, net)["extra"]
+            return PairExpert.read(path, config.num_frames, device, PAIRS[config.pair])
         except UserInputError as exc:
             log.warning("ignoring a damaged stored %s expert: %s", PAIRS[config.pair].title, exc)
             return None
-        summary = {k: v for k, v in extra.items() if k not in ("size", "num_frames")}
-        return PairExpert(net.to(device).eval(), PAIRS[config.pair], int(extra.get("size", config.size))), summary
 
     def save(self, config: ExpertConfig, source: Path) -> Path | None:
         """Copy a run's saved expert file into the store (atomically); None when it cannot."""

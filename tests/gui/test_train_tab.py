@@ -50,6 +50,15 @@ def test_train_tab_validates_trains_cancels_resumes_finishes_and_sets_the_prelab
     form = tab.form
     qtbot.waitUntil(lambda: form.data.findData("sim") >= 0 and form.start.isEnabled(), timeout=20_000)
     assert form.data.currentData() == "sim" and "14 clips, 2 for validation" in form.data_info.text()
+    # each choice's label fits the box at this width; its tooltip says the rest
+    from PySide6.QtCore import Qt
+
+    metrics = form.data.fontMetrics()
+    for i in range(form.data.count()):
+        assert metrics.horizontalAdvance(form.data.itemText(i)) < form.data.width() - 30, form.data.itemText(i)
+        assert form.data.itemData(i, Qt.ItemDataRole.ToolTipRole)
+    sim_tip = form.data.itemData(form.data.findData("sim"), Qt.ItemDataRole.ToolTipRole)
+    assert "labels.jsonl" in sim_tip and "14 clips" in sim_tip
 
     # validation before anything starts: the workspace has no annotated clips
     form.data.setCurrentIndex(form.data.findData("workspace:annotated"))

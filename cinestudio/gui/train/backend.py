@@ -25,9 +25,10 @@ MAX_DEPTH = 4
 
 @dataclass(frozen=True)
 class DataChoice:
-    label: str          # what the combo box shows
+    label: str          # what the combo box shows: short, so that it fits the form's width
     value: str          # the job's ``data`` (workspace-relative path, absolute path or workspace:STAGE)
     clips: int | None
+    detail: str = ""    # the item's tooltip: what the label leaves out
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,14 @@ def discover_data(store: WorkspaceStore) -> list[DataChoice]:
                 rel = Path(folder).relative_to(root).as_posix() or "."
                 kind = "simulator set" if name == "labels.jsonl" else "export"
                 n = _count_lines(Path(folder) / name)
-                found.append(DataChoice(f"{rel} — {kind}" + (f" ({n} clips)" if n is not None else ""), rel, n))
+                found.append(DataChoice(f"{rel} ({kind})", rel, n,
+                                        f"{rel}/{name}: {kind}" + (f", {n} clips" if n is not None else "")))
                 break
     counts = store.clips.count_by_stage()
     for stage in WORKSPACE_STAGES:
         n = counts.get(stage, 0)
-        found.append(DataChoice(f"Workspace clips: {stage} ({n}), exported when the job starts",
-                                WORKSPACE_PREFIX + stage, n))
+        found.append(DataChoice(f"Workspace: {stage} clips ({n})", WORKSPACE_PREFIX + stage, n,
+                                f"The workspace's {n} {stage} clips, exported into the run folder when the job starts"))
     return found
 
 

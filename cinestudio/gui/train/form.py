@@ -107,6 +107,8 @@ class JobForm(QGroupBox):
         self.data.clear()
         for c in choices:
             self.data.addItem(c.label, c.value)
+            if c.detail:
+                self.data.setItemData(self.data.count() - 1, c.detail, Qt.ItemDataRole.ToolTipRole)
         # prefer what was chosen, else the first set with clips in it
         index = self.data.findData(current) if current else -1
         if index < 0:

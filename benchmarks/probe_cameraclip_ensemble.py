@@ -5,7 +5,8 @@ prior); an ensemble averages its runs' class probabilities per axis, then one ru
 (``--experts``, default the first run) decide zoom against dolly and pan against tracking, as for
 a single run. Prints R@1 per axis for each run alone and for each ensemble given with ``--groups``
 (indices into the runs, comma-separated); on the real-photo set (`eval_cameraclip_real.py`'s
-folder, which has a ``condition`` per clip) also top-1 per condition and on the camera-only clips.
+folder, which has a ``condition`` per clip) also top-1 per condition and on the camera-only clips,
+counted by that benchmark's own `summarise`.
 
     python benchmarks/probe_cameraclip_ensemble.py RUN_A RUN_B ... --data DIR [--groups 0,1 2,3] [--json]
 
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     from cinestudio.cameraclip.scale_expert import choose_moves
     from cinestudio.cameraclip.symmetry import VARIANTS
     from cinestudio.taxonomy import AXES
+    from eval_cameraclip_real import summarise  # this folder's real-photo benchmark: top-1 per condition
 
     runs = [load_run(r, "cpu") for r in args.runs]
     items = load_items(args.data, runs[0].taxonomy)
@@ -52,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     experts = load_run(args.experts, "cpu").experts if args.experts else runs[0].experts
     p_second = {e.pair.name: e.p_second(table.frames, VARIANTS) for e in experts}
     lines = [json.loads(x) for x in (args.data / "labels.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
-    conditions = [x.get("condition") for x in lines]
+    # the real-photo set: movement and condition per file, as its own benchmark reads them
+    truth = {x["file"]: (x["movement"], x["condition"]) for x in lines if x.get("condition")}
 
     @torch.no_grad()
     def probabilities(run) -> dict:
@@ -81,11 +84,9 @@ def main(argv: list[str] | None = None) -> int:
             moves = picked if axis == "movement" else moves
             hits = [k in it.labels[axis] for k, it in zip(picked, items) if it.labels[axis]]
             res[axis] = round(float(np.mean(hits)), 4) if hits else None
-        if any(conditions):
-            for cond in sorted({c for c in conditions if c}) + ["camera_only"]:
-                hits = [k in it.labels["movement"] for k, it, c in zip(moves, items, conditions)
-                        if c == cond or (cond == "camera_only" and c != "subject")]
-                res[cond] = round(float(np.mean(hits)), 4)
+        if truth:
+            by_condition = summarise({it.path.name: k for k, it in zip(moves, items)}, truth)
+            res.update({cond: s["top1"] for cond, s in by_condition.items() if cond != "all"})
         return res
 
     report = {r.name: score([i]) for i, r in enumerate(args.runs)}

@@ -36,20 +36,33 @@ CONDITIONS = {"clean": dict(speed=1.0), "slow": dict(speed=0.5), "hard": dict(sp
 CAMERA_ONLY = ("clean", "slow", "hard")
 
 
-def make_dataset(folder: Path) -> Path:
-    from cinestudio.media.encode import write_mp4
-    from tests.helpers.photo_moves import PHOTOS, SKIP_REASON, photo, photo_move
+def load_photos() -> list:
+    """The benchmark's photographs, ``[(name, RGB array)]`` (exits when scikit-image is missing)."""
+    from tests.helpers.photo_moves import PHOTOS, SKIP_REASON, photo
 
     photos = [(name, photo(name)) for name in PHOTOS]
     photos = [(n, p) for n, p in photos if p is not None]
     if not photos:
         raise SystemExit(SKIP_REASON)
+    return photos
+
+
+def near_photo(photos: list, i: int):
+    """The photograph a dolly over photo `i` shows as its nearer cut-out."""
+    return photos[(i + 3) % len(photos)][1]
+
+
+def make_dataset(folder: Path) -> Path:
+    from cinestudio.media.encode import write_mp4
+    from tests.helpers.photo_moves import photo_move
+
+    photos = load_photos()
     folder.mkdir(parents=True, exist_ok=True)
     lines = []
     # the camera-only clips first, so that their seeds (and pixels) are those of the earlier sets
     for conditions in (CAMERA_ONLY, [c for c in CONDITIONS if c not in CAMERA_ONLY]):
         for i, (name, img) in enumerate(photos):
-            near = photos[(i + 3) % len(photos)][1]
+            near = near_photo(photos, i)
             for move in MOVES:
                 for cond in conditions:
                     seed = len(lines)

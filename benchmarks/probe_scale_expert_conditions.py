@@ -24,9 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SPEED = 0.6  # the "hard" condition's speed (eval_cameraclip_real.CONDITIONS)
-CONDITIONS = {"speed 0.6 only": {}, "+ noise": dict(noise=6.0), "+ shake": dict(shake=0.7),
-              "+ noise + shake (hard)": dict(noise=6.0, shake=0.7)}
+from eval_cameraclip_real import CONDITIONS as BENCHMARK_CONDITIONS  # noqa: E402  (this folder's benchmark)
+from eval_cameraclip_real import load_photos, near_photo  # noqa: E402
+
+HARD = BENCHMARK_CONDITIONS["hard"]
+SPEED = HARD["speed"]
+CONDITIONS = {f"speed {SPEED} only": {}, "+ noise": dict(noise=HARD["noise"]), "+ shake": dict(shake=HARD["shake"]),
+              "+ noise + shake (hard)": dict(noise=HARD["noise"], shake=HARD["shake"])}
 MOVES = ("zoom_in", "zoom_out", "dolly_in", "dolly_out")
 
 
@@ -42,20 +46,16 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     from cinestudio.cameraclip import features
-    from cinestudio.cameraclip.infer import load_run
+    from cinestudio.cameraclip.infer import load_run, read_clip
     from cinestudio.cameraclip.symmetry import VARIANTS
     from cinestudio.media.encode import write_mp4
-    from cinestudio.media.sampling import sample_frames
-    from tests.helpers.photo_moves import PHOTOS, SKIP_REASON, photo, photo_move
+    from tests.helpers.photo_moves import photo_move
 
     run = load_run(args.run, "cpu")
     expert = next((e for e in run.experts if e.pair.name == "scale"), None)
     if expert is None:
         raise SystemExit(f"{args.run} has no zoom/dolly expert (cinestudio clip expert RUN adds one)")
-    photos = [(name, photo(name)) for name in PHOTOS]
-    photos = [(n, p) for n, p in photos if p is not None]
-    if not photos:
-        raise SystemExit(SKIP_REASON)
+    photos = load_photos()
     num_frames = run.model.spec.num_frames
     report = {}
     with tempfile.TemporaryDirectory(prefix="expert_conditions_") as tmp:
@@ -63,13 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         for name, extra in CONDITIONS.items():
             clips, is_dolly = [], []
             for i, (_, img) in enumerate(photos):
-                near = photos[(i + 3) % len(photos)][1]
+                near = near_photo(photos, i)
                 for move in MOVES:
                     frames = photo_move(img, move, frames=16, size=(128, 96), speed=SPEED, rng=args.seed + i,
                                         near=near if move.startswith("dolly") else None, **extra)
                     write_mp4(clip_file, list(frames), fps=8)
-                    sampled = np.asarray(sample_frames(clip_file, n=num_frames))
-                    clips.append(features.fit_frames(sampled, expert.size))
+                    clips.append(features.fit_frames(read_clip(clip_file, num_frames), expert.size))
                     is_dolly.append(move.startswith("dolly"))
             truth = np.array(is_dolly)
             right = (expert.p_second(np.stack(clips), VARIANTS) > 0.5) == truth

@@ -103,9 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--movement-prior", type=float, default=None,
                     help="Estimator-prior bonus (default: the run's own; 0: the learned model alone).")
     ap.add_argument("--no-scale-expert", action="store_true",
-                    help="Without the run's zoom/dolly expert (cinestudio.cameraclip.scale_expert).")
+                    help="Without the run's zoom/dolly expert (cinestudio.cameraclip.experts).")
     ap.add_argument("--no-track-expert", action="store_true",
-                    help="Without the run's pan/tracking expert (cinestudio.cameraclip.scale_expert).")
+                    help="Without the run's pan/tracking expert (cinestudio.cameraclip.experts).")
     ap.add_argument("--one-way", action="store_true",
                     help="Movement read from each clip as is only, not also mirrored and reversed "
                          "(cinestudio.cameraclip.symmetry).")
@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     from cinestudio.cameraclip.evaluate import evaluate
+    from cinestudio.cameraclip.experts import expert_names
     from cinestudio.media.motion import estimate_motion
 
     data = args.data or Path(tempfile.mkdtemp(prefix="real_moves_"))
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     result = evaluate(args.run, data, cache=Path(tempfile.mkdtemp(prefix="real_cache_")),
                       movement_prior=args.movement_prior,
-                      experts=tuple(n for n, off in (("scale", args.no_scale_expert), ("track", args.no_track_expert)) if not off),
+                      experts=expert_names(scale=not args.no_scale_expert, track=not args.no_track_expert),
                       four_ways=not args.one_way)
     clip_s = time.perf_counter() - t0
     clip_pred = {p["file"]: p["movement"] for p in result["predictions"]}

@@ -9,7 +9,7 @@ One concept per module:
 - `augment`    augmentations that keep labels true (flip, time reversal with label swaps, ...)
 - `data`       simulator ``labels.jsonl`` / export manifests → `ClipItem`; the frame cache
 - `checkpoint` safetensors checkpoints (weights + optimizer state + step), no pickles
-- `scale_expert` the experts beside CameraCLIP (zoom/dolly, pan/tracking): small CNNs trained on
+- `experts`    the experts beside CameraCLIP (zoom/dolly, pan/tracking): small CNNs trained on
                fresh renders (and kept for reuse: `ExpertStore`)
 - `symmetry`   movement read four ways: as is, mirrored, reversed and both, averaged
 - `train`      `train(TrainConfig, progress, should_stop)` and `main(argv)`; the run folder

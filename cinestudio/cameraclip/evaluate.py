@@ -19,7 +19,7 @@ from cinestudio.cameraclip.augment import DIRECTION_PAIRS
 from cinestudio.cameraclip.data import ClipTable, FrameCache, load_items, load_table
 from cinestudio.cameraclip.infer import LoadedRun, load_run
 from cinestudio.cameraclip.plots import confusion_plot
-from cinestudio.cameraclip.scale_expert import PAIRS
+from cinestudio.cameraclip.experts import PAIRS
 from cinestudio.cameraclip.train import predict_table, retrieval_r1
 from cinestudio.progress import ProgressFn, StopFn
 from cinestudio.taxonomy import AXES
@@ -47,7 +47,7 @@ def evaluate_table(run: LoadedRun, table: ClipTable, movement_prior: float | Non
                    experts: tuple[str, ...] | None = None, four_ways: bool = True) -> dict:
     """R@1 per axis etc. `movement_prior`: the estimator-prior bonus (None: the run's own; 0: the
     learned model alone, see `cinestudio.cameraclip.prior`); `experts`: the names of the run's
-    experts to use when it has them (None: all; `cinestudio.cameraclip.scale_expert`); `four_ways`:
+    experts to use when it has them (None: all; `cinestudio.cameraclip.experts`); `four_ways`:
     movement read from the clip mirrored and reversed too (`cinestudio.cameraclip.symmetry`)."""
     tax = run.taxonomy
     prior = run.movement_prior if movement_prior is None else float(movement_prior)

@@ -18,7 +18,7 @@ from cinestudio.cameraclip.checkpoint import load_checkpoint
 from cinestudio.cameraclip.model import CameraCLIP
 from cinestudio.cameraclip.prior import movement_bonus
 from cinestudio.cameraclip.registry import ModelSpec
-from cinestudio.cameraclip.scale_expert import PAIRS, PairExpert, choose_moves
+from cinestudio.cameraclip.experts import PAIRS, PairExpert, choose_moves
 from cinestudio.cameraclip.symmetry import VARIANTS, movement_log_probs
 from cinestudio.errors import UserInputError
 from cinestudio.taxonomy import AXES, DEFAULT_SCHEME, Taxonomy, load_taxonomy
@@ -46,7 +46,7 @@ class LoadedRun:
     taxonomy: Taxonomy
     config: dict
     path: Path | None = None
-    experts: list[PairExpert] = field(default_factory=list)  # the run's experts (zoom/dolly, pan/tracking: `scale_expert`)
+    experts: list[PairExpert] = field(default_factory=list)  # the run's experts (zoom/dolly, pan/tracking: `experts`)
     _class_cache: dict | None = None
 
     @property
@@ -188,7 +188,7 @@ def movement_choice(model: CameraCLIP, frames: np.ndarray, raw: np.ndarray, vide
     (`cinestudio.cameraclip.symmetry`), with the estimator prior when `movement_prior` > 0
     (`cinestudio.cameraclip.prior`) — and the chosen class per clip ``(B,)``: the most probable one,
     unless `experts` decide a zoom against a dolly or a pan against a tracking shot
-    (`cinestudio.cameraclip.scale_expert`, reading the same variants)."""
+    (`cinestudio.cameraclip.experts`, reading the same variants)."""
     if four_ways:
         logp = movement_log_probs(model, frames, raw, keys, text, batch_size, video=video)
     else:

@@ -42,7 +42,7 @@ from cinestudio.cameraclip.model import CameraCLIP
 from cinestudio.cameraclip.plots import training_plot
 from cinestudio.cameraclip.pooling import DEFAULT_POOLING, POOLINGS
 from cinestudio.cameraclip.registry import DEFAULT_MODEL, ModelSpec
-from cinestudio.cameraclip.scale_expert import (PAIRS, ExpertConfig, ExpertPair, ExpertStore, PairExpert,
+from cinestudio.cameraclip.experts import (PAIRS, ExpertConfig, ExpertPair, ExpertStore, PairExpert,
                                                 default_expert_cache, fit_expert)
 from cinestudio.cpu_threads import training_threads, usable_cpus
 from cinestudio.errors import UserInputError
@@ -214,7 +214,7 @@ def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size
     `four_ways`, movement is read from the clip, mirrored, reversed and both
     (`cinestudio.cameraclip.symmetry`); with `movement_prior` > 0, it is the ensemble with the
     classical estimator (`cinestudio.cameraclip.prior`), and with `experts`, zoom against dolly
-    and pan against tracking are decided with them (`cinestudio.cameraclip.scale_expert`); ``pred_learned`` is the
+    and pan against tracking are decided with them (`cinestudio.cameraclip.experts`); ``pred_learned`` is the
     model's own choice, read once."""
     from cinestudio.cameraclip.infer import class_embeddings, embed_prepared, movement_choice
 
@@ -509,7 +509,7 @@ def expert_settings(config: TrainConfig, pair: ExpertPair) -> tuple[int, int]:
 def add_expert(run: Path, config: TrainConfig, tax: Taxonomy, pair: ExpertPair, device: str,
                progress: ProgressFn | None = None, should_stop: StopFn | None = None, step_timer=None,
                keep: bool = True) -> tuple[PairExpert, dict] | None:
-    """Render clips and train the run's expert for `pair` (`cinestudio.cameraclip.scale_expert`) into
+    """Render clips and train the run's expert for `pair` (`cinestudio.cameraclip.experts`) into
     ``RUN/PAIR_expert.safetensors`` and record it in ``config.json``; return it and its summary, or
     None when the run is to have none (its clips 0, or the taxonomy lacks the pair's classes). With
     `keep`, an expert the run already has stays (a resumed run). With ``config.reuse_expert``, an

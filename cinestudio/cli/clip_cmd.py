@@ -77,7 +77,7 @@ def train_cmd(
 
 
 def _echo_experts(summary: dict) -> None:
-    from cinestudio.cameraclip.scale_expert import PAIRS
+    from cinestudio.cameraclip.experts import PAIRS
 
     for pair in PAIRS.values():
         expert = summary.get(pair.config_key)
@@ -105,7 +105,7 @@ def expert_cmd(
 ) -> None:
     """Train (or train again) a run's experts: small CNNs beside CameraCLIP that decide zoom against
     dolly and pan against tracking with it, on clips the simulator renders for them."""
-    from cinestudio.cameraclip.scale_expert import PAIRS
+    from cinestudio.cameraclip.experts import PAIRS
     from cinestudio.cameraclip.train import add_expert_to_run, pairs_for_run
     from cinestudio.errors import UserInputError
 
@@ -158,10 +158,11 @@ def eval_cmd(
 ) -> None:
     """Retrieval R@1 per axis, confusion matrices and direction flip rates."""
     from cinestudio.cameraclip.evaluate import evaluate
+    from cinestudio.cameraclip.experts import expert_names
 
     with progress_bar(not as_json, "evaluating") as bar:
         result = evaluate(run, data, report_dir=report, device=device, progress=bar, movement_prior=movement_prior,
-                          experts=tuple(name for name, on in (("scale", scale_expert), ("track", track_expert)) if on),
+                          experts=expert_names(scale=scale_expert, track=track_expert),
                           four_ways=four_ways)
     if as_json:
         emit_json(result)

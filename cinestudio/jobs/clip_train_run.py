@@ -178,7 +178,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
     resume = (ctx.run_dir / CONFIG_NAME).is_file()
     # the data may have changed since the job was submitted: check it before loading torch
     inspect_data(str(data), ctx.workspace, cfg.get("scheme") or DEFAULT_SCHEME)
-    from cinestudio.cameraclip.scale_expert import PAIRS
+    from cinestudio.cameraclip.experts import PAIRS
     from cinestudio.cameraclip.train import TrainConfig, train
 
     expert_messages = tuple(f"{prefix}{p.title}" for p in PAIRS.values() for prefix in ("rendering ", ""))

@@ -220,7 +220,7 @@ def test_the_tab_mirrors_cameradiff_run_names():
 
 
 def test_the_tab_mirrors_cameraclip_expert_names():
-    from cinestudio.cameraclip.scale_expert import PAIRS
+    from cinestudio.cameraclip.experts import PAIRS
     from cinestudio.gui.train.job_view import EXPERTS
 
     assert EXPERTS == tuple((p.config_key, p.title) for p in PAIRS.values())

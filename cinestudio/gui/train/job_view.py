@@ -78,7 +78,7 @@ def load_results(run_dir: Path) -> dict[str, Any]:
     return out
 
 
-#: The run's experts as its config.json and evaluation name them (cinestudio.cameraclip.scale_expert,
+#: The run's experts as its config.json and evaluation name them (cinestudio.cameraclip.experts,
 #: which the GUI does not import: it loads torch), and what they decide.
 EXPERTS = (("scale_expert", "zoom/dolly"), ("track_expert", "pan/tracking"))
 

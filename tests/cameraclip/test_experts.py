@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from cinestudio.camerasim.dataset import plan_scale_moves, plan_track_moves
-from cinestudio.cameraclip.scale_expert import (SCALE, TRACK, ExpertConfig, ExpertStore, PairExpert, PairNet, choose_moves,
-                                                default_expert_cache, expert_key, expert_input, render_training_clips,
-                                                train_expert)
+from cinestudio.cameraclip.experts import (SCALE, TRACK, ExpertConfig, ExpertStore, PairExpert, PairNet, choose_moves,
+                                           default_expert_cache, expert_input, expert_key, expert_names,
+                                           render_training_clips, train_expert)
 
 KEYS = ["static", "zoom_in", "zoom_out", "dolly_in", "dolly_out", "pan_left", "pan_right", "tracking"]
 
@@ -188,6 +188,34 @@ def test_kept_experts_are_found_by_settings_and_a_damaged_or_unwritable_store_co
     assert ExpertStore(blocked / "kept").save(config, saved) is None
     # tests keep the per-user folder in their temp folder (conftest)
     assert str(default_expert_cache()).startswith(str(tmp_path.parent))
+
+
+def test_the_store_keeps_only_the_most_recently_used_experts(tmp_path):
+    import os
+
+    torch.manual_seed(0)
+    saved = PairExpert(PairNet(8).eval()).save(tmp_path / "run" / "scale_expert.safetensors", {"clips": 12})
+    store = ExpertStore(tmp_path / "kept", keep=2)
+    configs = [ExpertConfig(clips_per_cell=3, epochs=2, seed=s) for s in range(3)]
+    for age, config in zip((300, 200), configs[:2]):  # the first two, saved minutes apart (oldest first)
+        store.save(config, saved)
+        os.utime(store.path(config), (1e9 - age, 1e9 - age))
+    saving = store.folder / ".abc.tmp1.safetensors"  # another process's save in flight
+    saving.write_bytes(b"half")
+    os.utime(saving, (1, 1))
+    assert store.load(configs[0]) is not None  # using the oldest makes it the newest
+    store.save(configs[2], saved)
+    assert set(store.kept()) == {store.path(configs[2]), store.path(configs[0])}
+    assert not store.path(configs[1]).exists() and saving.exists()
+    assert store.prune() == []
+
+
+def test_expert_names_follow_the_switches_and_refuse_an_unknown_pair():
+    assert expert_names() == ("scale", "track")
+    assert expert_names(scale=False) == ("track",)
+    assert expert_names(scale=False, track=False) == ()
+    with pytest.raises(ValueError, match="zoom"):
+        expert_names(zoom=True)
 
 
 def test_a_run_gets_the_experts_its_schemes_classes_call_for(tmp_path, monkeypatch):

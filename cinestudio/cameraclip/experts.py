@@ -9,7 +9,7 @@ the two err on different clips. Each `ExpertPair` names its two groups and the s
 of its training clips: `SCALE` (zoom against dolly, `plan_scale_moves`) and `TRACK` (pan against
 tracking, `plan_track_moves`). Experts train on clips rendered for them by the simulator, not on the
 run's own training clips: trained on those, the zoom/dolly expert helped simulated test clips but
-not real footage. (The module keeps the name of its first expert, the zoom/dolly one.)
+not real footage.
 
 How they combine (`choose_moves`): only where CameraCLIP's top movement is in a pair's groups, the
 group is decided by the plain mean of two probabilities that the clip belongs to the second group —
@@ -29,6 +29,7 @@ same settings copies it in seconds instead of spending minutes rendering and tra
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -91,6 +92,15 @@ class ExpertPair:
 SCALE = ExpertPair("scale", "zoom/dolly", ("zoom_in", "zoom_out"), ("dolly_in", "dolly_out"), "plan_scale_moves")
 TRACK = ExpertPair("track", "pan/tracking", ("pan_left", "pan_right"), ("tracking",), "plan_track_moves")
 PAIRS = {p.name: p for p in (SCALE, TRACK)}
+
+
+def expert_names(**used: bool) -> tuple[str, ...]:
+    """The names of the experts to use, from a switch per pair name (``scale=False``: every expert
+    but the zoom/dolly one), so that command-line switches cannot drift from `PAIRS`."""
+    unknown = sorted(set(used) - set(PAIRS))
+    if unknown:
+        raise ValueError(f"unknown expert {', '.join(unknown)}; known: {', '.join(PAIRS)}")
+    return tuple(name for name in PAIRS if used.get(name, True))
 
 #: Renders are made like `cinestudio simulate`'s default clips: 16 frames at 64 px, 8 fps.
 RENDER_FRAMES, RENDER_SIZE, RENDER_FPS = 16, 64, 8.0
@@ -355,13 +365,20 @@ def default_expert_cache() -> Path:
     return Path(user_cache_dir(APP_NAME, appauthor=False)) / "experts"
 
 
+#: Experts a store keeps (about 1.4 MB each): the most recently used. Every code change makes new
+#: keys (`_code_fingerprint`), so without a bound the folder would only grow.
+KEEP_EXPERTS = 32
+
+
 @dataclass
 class ExpertStore:
     """Trained experts kept by `expert_key`: ``FOLDER/KEY.safetensors``, the training summary in its
-    metadata. A damaged or unreadable entry counts as missing; a store that cannot be written to
-    (full disk, read-only) only costs the reuse, never the run."""
+    metadata; the `keep` most recently used (saved or loaded) stay. A damaged or unreadable entry
+    counts as missing; a store that cannot be written to (full disk, read-only) only costs the
+    reuse, never the run."""
 
     folder: Path
+    keep: int = KEEP_EXPERTS
 
     def path(self, config: ExpertConfig) -> Path:
         return self.folder / f"{expert_key(config)}.safetensors"
@@ -371,10 +388,30 @@ class ExpertStore:
         if not path.is_file():
             return None
         try:
-            return PairExpert.read(path, config.num_frames, device, PAIRS[config.pair])
+            found = PairExpert.read(path, config.num_frames, device, PAIRS[config.pair])
         except UserInputError as exc:
             log.warning("ignoring a damaged stored %s expert: %s", PAIRS[config.pair].title, exc)
             return None
+        with contextlib.suppress(OSError):  # marks it used, so pruning keeps it
+            os.utime(path)
+        return found
+
+    def kept(self) -> list[Path]:
+        """The stored experts, most recently used first (not the temporary files of a save)."""
+        try:
+            entries = [(p.stat().st_mtime, p) for p in self.folder.glob("*.safetensors") if not p.name.startswith(".")]
+        except OSError:
+            return []
+        return [p for _, p in sorted(entries, key=lambda e: e[0], reverse=True)]
+
+    def prune(self) -> list[Path]:
+        """Delete all but the `keep` most recently used experts; return those deleted."""
+        removed = []
+        for path in self.kept()[self.keep:]:
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+        return removed
 
     def save(self, config: ExpertConfig, source: Path) -> Path | None:
         """Copy a run's saved expert file into the store (atomically); None when it cannot."""
@@ -386,6 +423,7 @@ class ExpertStore:
         except OSError as exc:
             log.warning("could not keep the %s expert for reuse in %s: %s", PAIRS[config.pair].title, self.folder, exc)
             return None
+        self.prune()
         return path
 
 

@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     from cinestudio.cameraclip.data import FrameCache, load_items, load_table
-    from cinestudio.cameraclip.infer import class_embeddings, embed_prepared, load_run, movement_choice
     from cinestudio.cameraclip.experts import choose_moves
+    from cinestudio.cameraclip.infer import class_embeddings, embed_prepared, load_run, movement_choice
     from cinestudio.cameraclip.symmetry import VARIANTS
     from cinestudio.taxonomy import AXES
     from eval_cameraclip_real import summarise  # this folder's real-photo benchmark: top-1 per condition

@@ -17,9 +17,9 @@ import numpy as np
 from cinestudio.cameraclip import features
 from cinestudio.cameraclip.augment import DIRECTION_PAIRS
 from cinestudio.cameraclip.data import ClipTable, FrameCache, load_items, load_table
+from cinestudio.cameraclip.experts import PAIRS
 from cinestudio.cameraclip.infer import LoadedRun, load_run
 from cinestudio.cameraclip.plots import confusion_plot
-from cinestudio.cameraclip.experts import PAIRS
 from cinestudio.cameraclip.train import predict_table, retrieval_r1
 from cinestudio.progress import ProgressFn, StopFn
 from cinestudio.taxonomy import AXES

@@ -102,6 +102,7 @@ def expert_names(**used: bool) -> tuple[str, ...]:
         raise ValueError(f"unknown expert {', '.join(unknown)}; known: {', '.join(PAIRS)}")
     return tuple(name for name in PAIRS if used.get(name, True))
 
+
 #: Renders are made like `cinestudio simulate`'s default clips: 16 frames at 64 px, 8 fps.
 RENDER_FRAMES, RENDER_SIZE, RENDER_FPS = 16, 64, 8.0
 #: Frame differences are small; scaled so the first layer sees values of order 1.

@@ -15,10 +15,10 @@ import torch
 
 from cinestudio.cameraclip import features
 from cinestudio.cameraclip.checkpoint import load_checkpoint
+from cinestudio.cameraclip.experts import PAIRS, PairExpert, choose_moves
 from cinestudio.cameraclip.model import CameraCLIP
 from cinestudio.cameraclip.prior import movement_bonus
 from cinestudio.cameraclip.registry import ModelSpec
-from cinestudio.cameraclip.experts import PAIRS, PairExpert, choose_moves
 from cinestudio.cameraclip.symmetry import VARIANTS, movement_log_probs
 from cinestudio.errors import UserInputError
 from cinestudio.taxonomy import AXES, DEFAULT_SCHEME, Taxonomy, load_taxonomy

@@ -37,13 +37,13 @@ import torch.nn.functional as F
 from cinestudio.cameraclip import augment, features
 from cinestudio.cameraclip.checkpoint import load_checkpoint, save_checkpoint
 from cinestudio.cameraclip.data import ClipTable, FrameCache, load_items, load_table, split_items
+from cinestudio.cameraclip.experts import (PAIRS, ExpertConfig, ExpertPair, ExpertStore, PairExpert,
+                                           default_expert_cache, fit_expert)
 from cinestudio.cameraclip.infer import CONFIG_NAME, LAST_CHECKPOINT, WEIGHTS_NAME, resolve_device
 from cinestudio.cameraclip.model import CameraCLIP
 from cinestudio.cameraclip.plots import training_plot
 from cinestudio.cameraclip.pooling import DEFAULT_POOLING, POOLINGS
 from cinestudio.cameraclip.registry import DEFAULT_MODEL, ModelSpec
-from cinestudio.cameraclip.experts import (PAIRS, ExpertConfig, ExpertPair, ExpertStore, PairExpert,
-                                                default_expert_cache, fit_expert)
 from cinestudio.cpu_threads import training_threads, usable_cpus
 from cinestudio.errors import UserInputError
 from cinestudio.fsutil import write_json_atomic

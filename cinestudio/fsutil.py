@@ -58,3 +58,28 @@ def has_content(folder: str | os.PathLike[str], ignore: Iterable[str] = ()) -> b
     folder = Path(folder)
     skip = set(ignore)
     return folder.is_dir() and any(p.name not in skip for p in folder.iterdir())
+
+
+def newest_first(folder: str | os.PathLike[str], pattern: str) -> list[Path]:
+    """The files in `folder` matching `pattern`, most recently modified first; never the temporary
+    files of a write in flight (`atomic_path` names them with a leading dot). A missing or unreadable
+    folder has none, and a file that goes away while listed is left out."""
+    entries = []
+    with contextlib.suppress(OSError):
+        for path in Path(folder).glob(pattern):
+            if path.name.startswith("."):
+                continue
+            with contextlib.suppress(OSError):
+                entries.append((path.stat().st_mtime, path))
+    return [path for _, path in sorted(entries, key=lambda e: e[0], reverse=True)]
+
+
+def prune_oldest(folder: str | os.PathLike[str], pattern: str, keep: int) -> list[Path]:
+    """Delete all but the `keep` most recently modified files of `folder` matching `pattern`;
+    return those deleted (one that cannot be deleted stays, silently: pruning is housekeeping)."""
+    removed = []
+    for path in newest_first(folder, pattern)[keep:]:
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed

@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from cinestudio.fsutil import atomic_path, write_json_atomic
+from cinestudio.fsutil import atomic_path, newest_first, prune_oldest, write_json_atomic
 
 
 def test_atomic_path_replaces_only_on_success(tmp_path):
@@ -29,3 +29,14 @@ def test_atomic_outputs_get_the_usual_permissions_not_private_ones(tmp_path):
         os.umask(old)
     mode = stat.S_IMODE((tmp_path / "séquence.json").stat().st_mode)
     assert mode == 0o644
+
+
+def test_pruning_keeps_the_newest_matching_files_and_leaves_writes_in_flight_and_others_alone(tmp_path):
+    for age, name in enumerate(["d.mp4", "c.mp4", "b.mp4", "a.mp4", ".a.tmp1.mp4", "notes.txt"]):
+        (tmp_path / name).write_text(name)
+        os.utime(tmp_path / name, (1e9 - age, 1e9 - age))
+    assert [p.name for p in newest_first(tmp_path, "*.mp4")] == ["d.mp4", "c.mp4", "b.mp4", "a.mp4"]
+    assert [p.name for p in prune_oldest(tmp_path, "*.mp4", keep=2)] == ["b.mp4", "a.mp4"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".a.tmp1.mp4", "c.mp4", "d.mp4", "notes.txt"]
+    assert prune_oldest(tmp_path / "missing", "*.mp4", keep=0) == []
+

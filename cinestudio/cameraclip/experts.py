@@ -51,7 +51,7 @@ from torch import nn
 from cinestudio.cameraclip.augment import variant_frames
 from cinestudio.cameraclip.checkpoint import load_checkpoint, save_checkpoint
 from cinestudio.errors import UserInputError
-from cinestudio.fsutil import atomic_path
+from cinestudio.fsutil import atomic_path, newest_first, prune_oldest
 from cinestudio.progress import ProgressFn, StopFn, check_stop
 
 log = logging.getLogger(__name__)
@@ -399,20 +399,11 @@ class ExpertStore:
 
     def kept(self) -> list[Path]:
         """The stored experts, most recently used first (not the temporary files of a save)."""
-        try:
-            entries = [(p.stat().st_mtime, p) for p in self.folder.glob("*.safetensors") if not p.name.startswith(".")]
-        except OSError:
-            return []
-        return [p for _, p in sorted(entries, key=lambda e: e[0], reverse=True)]
+        return newest_first(self.folder, "*.safetensors")
 
     def prune(self) -> list[Path]:
         """Delete all but the `keep` most recently used experts; return those deleted."""
-        removed = []
-        for path in self.kept()[self.keep:]:
-            with contextlib.suppress(OSError):
-                path.unlink()
-                removed.append(path)
-        return removed
+        return prune_oldest(self.folder, "*.safetensors", self.keep)
 
     def save(self, config: ExpertConfig, source: Path) -> Path | None:
         """Copy a run's saved expert file into the store (atomically); None when it cannot."""

@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from cinestudio.fsutil import prune_oldest
 from cinestudio.progress import ProgressFn, StopFn, check_stop
 from cinestudio.storyboard.model import Board, Shot
 
@@ -93,14 +94,5 @@ def build_preview(board: Board, clips: dict[str, tuple[Path, str] | None], out_d
 
     out.mkdir(parents=True, exist_ok=True)
     write_mp4(target, frames(), board.fps, crf=16, gop=max(1, int(round(board.fps))))
-    _prune(out)
+    prune_oldest(out, "preview-*.mp4", KEEP_PREVIEWS)
     return target
-
-
-def _prune(folder: Path) -> None:
-    files = sorted(folder.glob("preview-*.mp4"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in files[KEEP_PREVIEWS:]:
-        try:
-            old.unlink()
-        except OSError:
-            pass

@@ -37,14 +37,18 @@ class ThreadGovernor:
       step time. A candidate is dropped early when one of its steps takes `abandon_at_once`× the best
       median so far, or the median of two or more takes `abandon`×.
     - Then it runs `period` steps on the choice. A trial that kept the same count doubles the next
-      period (up to `max_period`); one that changed it starts again from `period`.
+      period (up to `max_period`); one that changed it starts again from `period`, and so does the
+      first trial: the count it starts from was not chosen, so keeping it says nothing.
     - When the median of the last `trial_steps` steps grows to `slowdown`× the chosen count's
-      median, a trial starts at once (another process took a core, or the work per step changed).
+      median, a trial starts at once (another process took a core, or the work per step changed);
+      likewise when it falls to 1/`speedup` of it: whatever slowed the trial's steps has gone (a
+      process that held a core while the trial ran), and the count it lost to may now win.
     """
 
     def __init__(self, candidates: Sequence[int], set_threads: Callable[[int], None], *,
                  clock: Callable[[], float] = time.perf_counter, trial_steps: int = 6, period: int = 300,
-                 max_period: int = 2400, slowdown: float = 1.6, abandon: float = 1.3, abandon_at_once: float = 2.0):
+                 max_period: int = 2400, slowdown: float = 1.6, speedup: float = 1.15, abandon: float = 1.3,
+                 abandon_at_once: float = 2.0):
         counts = sorted({int(c) for c in candidates if int(c) >= 1})
         if not counts:
             raise ValueError("need at least one thread count ≥ 1")
@@ -56,6 +60,7 @@ class ThreadGovernor:
         self.base_period = self.period = max(1, period)
         self.max_period = max(self.base_period, max_period)
         self.slowdown = slowdown
+        self.speedup = speedup
         self.abandon = abandon
         self.abandon_at_once = abandon_at_once
         self.threads = counts[0]
@@ -103,7 +108,7 @@ class ThreadGovernor:
 
     def _finish_trial(self) -> None:
         best = min(self._timed, key=self._timed.get)
-        kept = best == self._incumbent
+        kept = best == self._incumbent and self.trials > 1
         self._baseline = self._timed[best]
         self.period = min(self.max_period, self.period * 2) if kept else self.base_period
         self._until_trial = self.period
@@ -137,10 +142,12 @@ class ThreadGovernor:
             return
         self._recent.append(seconds)
         self._until_trial -= 1
-        slowed = (len(self._recent) == self._recent.maxlen
-                  and statistics.median(self._recent) > self.slowdown * self._baseline)
-        if self._until_trial <= 0 or slowed:
-            if slowed:
+        changed = False
+        if len(self._recent) == self._recent.maxlen:
+            recent = statistics.median(self._recent)
+            changed = recent > self.slowdown * self._baseline or recent * self.speedup < self._baseline
+        if self._until_trial <= 0 or changed:
+            if changed:
                 self.period = self.base_period
             self._start_trial()
 

@@ -8,6 +8,10 @@ waits at every operation for whichever thread the OS has descheduled, and a step
 12–18× slower than 1 thread (measured, December 2026). `ThreadGovernor` times a few steps on each
 count, keeps the fastest, and tries again from time to time, or at once when steps slow down.
 A failed try costs a step or two: it is abandoned as soon as it is clearly slower.
+
+A process that held the other core while a trial ran leaves no trace in the one thread's step
+times (it ran on its own core), so the governor also watches the machine's idle CPU time (Linux):
+once a core sits idle beside a run on fewer threads, it tries again at once.
 """
 
 from __future__ import annotations
@@ -17,6 +21,28 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+
+
+def machine_idle_seconds() -> float | None:
+    """CPU-seconds the CPUs this process may run on have spent idle (or waiting on I/O) since boot,
+    summed over them; None where the OS does not say (only Linux's /proc/stat is read)."""
+    try:
+        mine = os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        mine = None
+    try:
+        total, seen = 0, False
+        with open("/proc/stat", encoding="ascii") as f:
+            for line in f:
+                fields = line.split()
+                if not fields or not fields[0].startswith("cpu") or not fields[0][3:].isdigit():
+                    continue
+                if mine is None or int(fields[0][3:]) in mine:
+                    total += int(fields[4]) + int(fields[5])
+                    seen = True
+        return total / os.sysconf("SC_CLK_TCK") if seen else None
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def usable_cpus() -> int:
@@ -42,13 +68,19 @@ class ThreadGovernor:
     - When the median of the last `trial_steps` steps grows to `slowdown`× the chosen count's
       median, a trial starts at once (another process took a core, or the work per step changed);
       likewise when it falls to 1/`speedup` of it: whatever slowed the trial's steps has gone (a
-      process that held a core while the trial ran), and the count it lost to may now win.
+      process that shared the core while the trial ran), and the count it lost to may now win.
+    - With `idle_seconds` (the machine's idle CPU-seconds, `machine_idle_seconds`): when, over the
+      last `trial_steps` steps, at least `idle_cores` of a core per unused candidate thread sat
+      idle beside a count below the largest, a trial starts at once — the process that made the
+      trial choose fewer threads may have gone. Once per period, and if fewer threads still win,
+      the period goes on as if the try had not been made.
     """
 
     def __init__(self, candidates: Sequence[int], set_threads: Callable[[int], None], *,
                  clock: Callable[[], float] = time.perf_counter, trial_steps: int = 6, period: int = 300,
                  max_period: int = 2400, slowdown: float = 1.6, speedup: float = 1.15, abandon: float = 1.3,
-                 abandon_at_once: float = 2.0):
+                 abandon_at_once: float = 2.0, idle_seconds: Callable[[], float | None] | None = None,
+                 idle_cores: float = 0.6):
         counts = sorted({int(c) for c in candidates if int(c) >= 1})
         if not counts:
             raise ValueError("need at least one thread count ≥ 1")
@@ -61,6 +93,11 @@ class ThreadGovernor:
         self.max_period = max(self.base_period, max_period)
         self.slowdown = slowdown
         self.speedup = speedup
+        self._idle_seconds = idle_seconds
+        self.idle_cores = idle_cores
+        self._idle_mark: tuple[float, float] | None = None  # (clock, idle CPU-seconds) of the window's start
+        self._idle_tried = False  # an idle core already made this period's choice be tried again
+        self._resume_at: int | None = None  # steps left of the period an idle core's try interrupted
         self.abandon = abandon
         self.abandon_at_once = abandon_at_once
         self.threads = counts[0]
@@ -110,11 +147,39 @@ class ThreadGovernor:
         best = min(self._timed, key=self._timed.get)
         kept = best == self._incumbent and self.trials > 1
         self._baseline = self._timed[best]
-        self.period = min(self.max_period, self.period * 2) if kept else self.base_period
-        self._until_trial = self.period
+        if kept and self._resume_at is not None:  # an idle core's extra try failed: the period goes on
+            self._until_trial = self._resume_at
+        else:
+            self.period = min(self.max_period, self.period * 2) if kept else self.base_period
+            self._until_trial = self.period
+        self._resume_at = None
         self._trial = None
         self._recent.clear()
+        self._idle_tried = self._idle_tried and kept
         self._switch(best)
+        self._idle_mark = self._idle_now()
+
+    def _idle_now(self) -> tuple[float, float] | None:
+        idle = self._idle_seconds() if self._idle_seconds is not None else None
+        return None if idle is None else (self._clock(), idle)
+
+    def _core_left_idle(self) -> bool:
+        """Whether, since the window's start, a core per thread not used sat idle (and start a new
+        window); False without `idle_seconds`, on the largest count, or once tried this period."""
+        spare = self.candidates[-1] - self.threads
+        if spare <= 0 or self._idle_tried or self._idle_mark is None:
+            return False
+        now = self._idle_now()
+        if now is None:
+            return False
+        (t0, idle0), (t1, idle1) = self._idle_mark, now
+        self._idle_mark = now
+        if t1 - t0 <= 0:
+            return False
+        if (idle1 - idle0) / (t1 - t0) >= self.idle_cores * spare:
+            self._idle_tried = True
+            return True
+        return False
 
     def step_done(self, seconds: float) -> None:
         """Record one step's wall time (seconds)."""
@@ -149,6 +214,11 @@ class ThreadGovernor:
         if self._until_trial <= 0 or changed:
             if changed:
                 self.period = self.base_period
+            else:
+                self._idle_tried = False  # a new period: an idle core may call a trial again
+            self._start_trial()
+        elif self._until_trial % self.trial_steps == 0 and self._core_left_idle():
+            self._resume_at = self._until_trial
             self._start_trial()
 
 
@@ -159,5 +229,5 @@ def training_threads(threads: int | None, on_cpu: bool, set_threads: Callable[[i
     if threads:
         return ThreadGovernor((int(threads),), set_threads)
     if on_cpu:
-        return ThreadGovernor((1, usable_cpus()), set_threads)
+        return ThreadGovernor((1, usable_cpus()), set_threads, idle_seconds=machine_idle_seconds)
     return ThreadGovernor((get_threads(),), set_threads)

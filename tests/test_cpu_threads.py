@@ -2,7 +2,7 @@
 
 import pytest
 
-from cinestudio.cpu_threads import ThreadGovernor, training_threads, usable_cpus
+from cinestudio.cpu_threads import ThreadGovernor, machine_idle_seconds, training_threads, usable_cpus
 
 # step seconds measured for CameraCLIP's default model on a 2-core machine (see the module docstring)
 IDLE = {1: 0.33, 2: 0.21}
@@ -54,6 +54,64 @@ def test_load_at_the_start_does_not_keep_it_on_one_thread_once_gone():
     back = 40 + gov.trial_steps + 4  # the slow steps leave the window, a warm-up step, a try
     assert used[back] == 2
     assert used[back:].count(1) <= 3 * gov.trials  # later tries only: a warm-up step and two that lose
+
+
+class Machine:
+    """A 2-core machine for the governor: a clock and the idle CPU-seconds that go with its steps;
+    `other(step)`: cores another process holds at that step."""
+
+    def __init__(self, cost, other):
+        self.cost, self.other, self.now, self.idle, self.step = cost, other, 0.0, 0.0, 0
+
+    def run(self, gov, steps):
+        used = []
+        for s in range(steps):
+            self.step = s
+            used.append(gov.threads)
+            seconds = self.cost(gov.threads, s)
+            self.now += seconds
+            self.idle += max(0, 2 - gov.threads - self.other(s)) * seconds
+            gov.step_done(seconds)
+        return used
+
+
+def test_a_core_left_idle_brings_it_back_to_both_cores():
+    # another process held the other core during the first trial, then ended: the one thread's
+    # steps do not get faster (they ran on their own core), but the machine's idle time shows it
+    def cost(t, s):
+        return (BUSY if s < 40 else IDLE)[t] if t == 2 else IDLE[1]
+
+    def other(s):
+        return 1 if s < 40 else 0
+
+    machine = Machine(cost, other)
+    gov = ThreadGovernor((1, 2), lambda n: None, clock=lambda: machine.now, idle_seconds=lambda: machine.idle)
+    used = machine.run(gov, 400)
+    assert used[20] == 1
+    assert used[40 + 3 * gov.trial_steps] == 2
+    # without the idle signal it waits for the next scheduled trial
+    machine = Machine(cost, other)
+    blind = ThreadGovernor((1, 2), lambda n: None, clock=lambda: machine.now)
+    assert machine.run(blind, 400)[40 + 3 * gov.trial_steps:250].count(2) == 0
+
+
+def test_an_idle_core_calls_at_most_one_extra_trial_per_period_when_fewer_threads_win():
+    # a machine where two threads are slower even when idle: no flapping on the idle signal
+    slow_two = {1: 0.33, 2: 0.6}
+    machine = Machine(lambda t, s: slow_two[t], lambda s: 0)
+    gov = ThreadGovernor((1, 2), lambda n: None, clock=lambda: machine.now, idle_seconds=lambda: machine.idle)
+    used = machine.run(gov, 3000)
+    assert used[-500:].count(2) <= 2
+    blind = ThreadGovernor((1, 2), lambda n: None)
+    run(blind, 3000, lambda t, s: slow_two[t])
+    assert gov.trials <= 2 * blind.trials + 1
+
+
+def test_machine_idle_seconds_grows_or_is_unknown():
+    first = machine_idle_seconds()
+    if first is None:
+        pytest.skip("the OS does not report idle CPU time")
+    assert machine_idle_seconds() >= first >= 0
 
 
 def test_the_first_trial_keeping_the_starting_count_does_not_lengthen_the_period():

@@ -66,9 +66,7 @@ class ThreadGovernor:
       period (up to `max_period`); one that changed it starts again from `period`, and so does the
       first trial: the count it starts from was not chosen, so keeping it says nothing.
     - When the median of the last `trial_steps` steps grows to `slowdown`× the chosen count's
-      median, a trial starts at once (another process took a core, or the work per step changed);
-      likewise when it falls to 1/`speedup` of it: whatever slowed the trial's steps has gone (a
-      process that shared the core while the trial ran), and the count it lost to may now win.
+      median, a trial starts at once (another process took a core, or the work per step changed).
     - With `idle_seconds` (the machine's idle CPU-seconds, `machine_idle_seconds`): when, over the
       last `trial_steps` steps, at least `idle_cores` of a core per unused candidate thread sat
       idle beside a count below the largest, a trial starts at once — the process that made the
@@ -78,7 +76,7 @@ class ThreadGovernor:
 
     def __init__(self, candidates: Sequence[int], set_threads: Callable[[int], None], *,
                  clock: Callable[[], float] = time.perf_counter, trial_steps: int = 6, period: int = 300,
-                 max_period: int = 2400, slowdown: float = 1.6, speedup: float = 1.15, abandon: float = 1.3,
+                 max_period: int = 2400, slowdown: float = 1.6, abandon: float = 1.3,
                  abandon_at_once: float = 2.0, idle_seconds: Callable[[], float | None] | None = None,
                  idle_cores: float = 0.6):
         counts = sorted({int(c) for c in candidates if int(c) >= 1})
@@ -92,7 +90,6 @@ class ThreadGovernor:
         self.base_period = self.period = max(1, period)
         self.max_period = max(self.base_period, max_period)
         self.slowdown = slowdown
-        self.speedup = speedup
         self._idle_seconds = idle_seconds
         self.idle_cores = idle_cores
         self._idle_mark: tuple[float, float] | None = None  # (clock, idle CPU-seconds) of the window's start
@@ -207,12 +204,10 @@ class ThreadGovernor:
             return
         self._recent.append(seconds)
         self._until_trial -= 1
-        changed = False
-        if len(self._recent) == self._recent.maxlen:
-            recent = statistics.median(self._recent)
-            changed = recent > self.slowdown * self._baseline or recent * self.speedup < self._baseline
-        if self._until_trial <= 0 or changed:
-            if changed:
+        slowed = (len(self._recent) == self._recent.maxlen
+                  and statistics.median(self._recent) > self.slowdown * self._baseline)
+        if self._until_trial <= 0 or slowed:
+            if slowed:
                 self.period = self.base_period
             else:
                 self._idle_tried = False  # a new period: an idle core may call a trial again

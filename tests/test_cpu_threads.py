@@ -44,18 +44,6 @@ def test_contention_drops_to_one_thread_within_a_few_steps_and_comes_back():
     assert used[-1] == 2  # contention over: back on both cores after a later try
 
 
-def test_load_at_the_start_does_not_keep_it_on_one_thread_once_gone():
-    # another process held a core during the first trial, then left: steps on the one thread get
-    # faster, and the governor tries both cores again at once instead of after a doubled period
-    gov, _ = make()
-    busy = range(0, 40)
-    used = run(gov, 400, lambda t, s: (BUSY if s in busy else IDLE)[t])
-    assert used[20] == 1  # the first trial, under load, chose one thread
-    back = 40 + gov.trial_steps + 4  # the slow steps leave the window, a warm-up step, a try
-    assert used[back] == 2
-    assert used[back:].count(1) <= 3 * gov.trials  # later tries only: a warm-up step and two that lose
-
-
 class Machine:
     """A 2-core machine for the governor: a clock and the idle CPU-seconds that go with its steps;
     `other(step)`: cores another process holds at that step."""

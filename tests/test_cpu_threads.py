@@ -49,12 +49,11 @@ class Machine:
     `other(step)`: cores another process holds at that step."""
 
     def __init__(self, cost, other):
-        self.cost, self.other, self.now, self.idle, self.step = cost, other, 0.0, 0.0, 0
+        self.cost, self.other, self.now, self.idle = cost, other, 0.0, 0.0
 
     def run(self, gov, steps):
         used = []
         for s in range(steps):
-            self.step = s
             used.append(gov.threads)
             seconds = self.cost(gov.threads, s)
             self.now += seconds

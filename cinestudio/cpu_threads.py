@@ -23,13 +23,18 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 
+def _affinity() -> set[int] | None:
+    """The CPUs this process may run on, where the OS says (its affinity mask)."""
+    try:
+        return os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        return None
+
+
 def machine_idle_seconds() -> float | None:
     """CPU-seconds the CPUs this process may run on have spent idle (or waiting on I/O) since boot,
     summed over them; None where the OS does not say (only Linux's /proc/stat is read)."""
-    try:
-        mine = os.sched_getaffinity(0)
-    except (AttributeError, OSError):
-        mine = None
+    mine = _affinity()
     try:
         total, seen = 0, False
         with open("/proc/stat", encoding="ascii") as f:
@@ -47,10 +52,8 @@ def machine_idle_seconds() -> float | None:
 
 def usable_cpus() -> int:
     """CPUs this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+    mine = _affinity()
+    return max(1, len(mine) if mine is not None else os.cpu_count() or 1)
 
 
 class ThreadGovernor:

@@ -351,7 +351,8 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
     metrics = run / METRICS_NAME
 
     progress(0, len(train_items) + len(val_items), "caching frames")
-    workers = max(1, min(4, os.cpu_count() or 1))  # caching threads (decoding, optical flow)
+    # caching threads (decoding, optical flow): no more than the CPUs this process may use, or a job's share
+    workers = max(1, min(4, config.threads or usable_cpus()))
     train_table = load_table(train_items, cache, lambda d, t, m: progress(d, t + len(val_items), m), should_stop,
                              "caching frames", workers)
     val_table = load_table(val_items, cache, lambda d, t, m: progress(len(train_items) + d, len(train_items) + t, m),

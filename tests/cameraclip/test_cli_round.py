@@ -143,3 +143,25 @@ def test_resume_continues_the_step_count(tmp_path, clip_data):
     steps = [json.loads(x)["step"] for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
              if "loss" in json.loads(x)]
     assert steps == list(range(1, summary["total_steps"] + 1))
+
+
+def test_caching_threads_stay_within_the_usable_cpus(tmp_path, clip_data, monkeypatch):
+    """An affinity mask (taskset, a container's cpuset) narrower than the machine caps the caching
+    threads, as it caps training's own thread choice."""
+    from cinestudio.cameraclip import train as train_module
+
+    workers_seen = []
+    real_load_table = train_module.load_table
+
+    def recording_load_table(*args, **kwargs):
+        workers_seen.append(args[5] if len(args) > 5 else kwargs.get("workers"))
+        return real_load_table(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "load_table", recording_load_table)
+    monkeypatch.setattr(train_module.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(train_module, "usable_cpus", lambda: 1)
+    cfg = train_module.TrainConfig(data=str(clip_data), out=str(tmp_path / "run"), epochs=1, batch_size=6, seed=1,
+                                   device="cpu", scale_expert_clips=0, track_expert_clips=0,
+                                   cache=str(tmp_path / "cache"))
+    train_module.train(cfg)
+    assert workers_seen == [1, 1]

@@ -19,7 +19,7 @@ from cinestudio.cameraclip.augment import DIRECTION_PAIRS
 from cinestudio.cameraclip.data import ClipTable, FrameCache, load_items, load_table
 from cinestudio.cameraclip.experts import PAIRS
 from cinestudio.cameraclip.infer import LoadedRun, load_run
-from cinestudio.cameraclip.plots import confusion_plot
+from cinestudio.cameraclip.plots import confusion_plot, misread_sheet
 from cinestudio.cameraclip.train import predict_table, retrieval_r1
 from cinestudio.progress import ProgressFn, StopFn
 from cinestudio.taxonomy import AXES
@@ -41,6 +41,40 @@ def flip_rates(pred_keys: list[str], truth: list[tuple[str, ...]]) -> dict:
             total_flips += flips
     return {"pairs": pairs, "n": total_n, "flips": total_flips,
             "rate": round(total_flips / total_n, 4) if total_n else None}
+
+
+MISREAD_ROWS = 60  # rows on the misread sheet; more would make a PNG too tall to look through
+
+
+def misreads(table: ClipTable, predictions: list[dict]) -> list[tuple[int, str, str, tuple[str, ...]]]:
+    """Every (clip index, axis, predicted class, true classes) where the prediction is none of
+    the clip's labels, axis by axis in taxonomy order."""
+    out = []
+    for axis in AXES:
+        for i, (it, p) in enumerate(zip(table.items, predictions)):
+            if it.labels[axis] and p[axis] not in it.labels[axis]:
+                out.append((i, axis, p[axis], tuple(it.labels[axis])))
+    return out
+
+
+def write_misread_sheet(path: Path, table: ClipTable, predictions: list[dict], limit: int = MISREAD_ROWS) -> dict:
+    """Draw the misread clips (every axis gets a fair share of the `limit` rows) into `path`;
+    with none, remove an older sheet there. Returns ``{"png": path or None, "n", "shown"}``."""
+    wrong = misreads(table, predictions)
+    if not wrong:
+        path.unlink(missing_ok=True)  # an earlier evaluation's sheet would no longer be true
+        return {"png": None, "n": 0, "shown": 0}
+    by_axis = {a: [w for w in wrong if w[1] == a] for a in AXES}
+    picked: list = []
+    while len(picked) < min(limit, len(wrong)):  # round-robin over the axes
+        for a in AXES:
+            if by_axis[a] and len(picked) < limit:
+                picked.append(by_axis[a].pop(0))
+    picked.sort(key=lambda w: (AXES.index(w[1]), w[0]))
+    rows = [(f"{axis}: {'+'.join(truth)} -> {pred}   {table.items[i].path.name}", table.frames[i])
+            for i, axis, pred, truth in picked]
+    misread_sheet(path, rows, total=len(wrong))
+    return {"png": str(path), "n": len(wrong), "shown": len(rows)}
 
 
 def evaluate_table(run: LoadedRun, table: ClipTable, movement_prior: float | None = None,
@@ -82,8 +116,9 @@ def evaluate(run: str | os.PathLike[str] | LoadedRun, data: str | os.PathLike[st
              cache: str | os.PathLike[str] | None = None, device: str = "auto", progress: ProgressFn | None = None,
              should_stop: StopFn | None = None, movement_prior: float | None = None,
              experts: tuple[str, ...] | None = None, four_ways: bool = True) -> dict:
-    """Evaluate a run on a simulator folder or manifest; write ``confusion.png`` into `report_dir`
-    (default: ``RUN/eval``)."""
+    """Evaluate a run on a simulator folder or manifest; write ``confusion.png`` and
+    ``misread.png`` (the clips it reads wrong, `write_misread_sheet`) into `report_dir` (default:
+    ``RUN/eval``)."""
     loaded = run if isinstance(run, LoadedRun) else load_run(run, device)
     items = load_items(data, loaded.taxonomy)
     run_dir = loaded.path or Path(".")
@@ -95,6 +130,8 @@ def evaluate(run: str | os.PathLike[str] | LoadedRun, data: str | os.PathLike[st
     png = report / "confusion.png"
     confusion_plot(png, {a: (c["classes"], np.array(c["matrix"])) for a, c in result["confusion"].items()})
     result["confusion_png"] = str(png)
+    sheet = write_misread_sheet(report / "misread.png", table, result["predictions"])
+    result["misread_png"], result["misread"] = sheet["png"], {"n": sheet["n"], "shown": sheet["shown"]}
     result["data"] = str(data)
     trained_with = loaded.config.get("motion_features")
     if loaded.model.uses_motion and not features.features_match(trained_with, loaded.model.spec.motion_features):

@@ -1,4 +1,5 @@
-"""Small PNG charts drawn with OpenCV (matplotlib is not a dependency): training curves, confusion."""
+"""Small PNG charts drawn with OpenCV (matplotlib is not a dependency): training curves, confusion,
+and a contact sheet of misread clips."""
 
 from __future__ import annotations
 
@@ -98,3 +99,32 @@ def confusion_plot(path: str | os.PathLike[str], matrices: dict[str, tuple[list[
     height = max(p.shape[0] for p in panels)
     out = np.hstack([np.pad(p, ((0, height - p.shape[0]), (0, 0), (0, 0)), constant_values=255) for p in panels])
     _save(path, out)
+
+
+MISREAD_TILE = 80  # px per frame on the misread sheet
+
+
+def misread_sheet(path: str | os.PathLike[str], rows: Sequence[tuple[str, np.ndarray]], total: int | None = None) -> None:
+    """A contact sheet, one row per misread clip: its caption, then the frames the model saw
+    ``(T, S, S, 3)`` uint8 RGB, and last the change from the first frame to the last (bright where
+    the picture moved), since a still row cannot show a move. `total`: how many misreads there
+    were, when `rows` shows only some of them."""
+    tile, cap, pad = MISREAD_TILE, 18, 6
+    n_frames = max((len(f) for _, f in rows), default=1)
+    width = (n_frames + 1) * (tile + 2) + pad
+    header = 26
+    img = np.full((header + len(rows) * (cap + tile + pad), width, 3), 255, np.uint8)
+    shown = f"{len(rows)} misread clips" if total is None or total == len(rows) else f"{len(rows)} of {total} misread clips"
+    cv2.putText(img, f"{shown} (truth -> predicted); last column: change from first to last frame",
+                (4, 17), _FONT, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    for r, (caption, frames) in enumerate(rows):
+        y = header + r * (cap + tile + pad)
+        cv2.putText(img, caption, (4, y + 13), _FONT, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+        tiles = [cv2.resize(np.ascontiguousarray(f), (tile, tile), interpolation=cv2.INTER_NEAREST) for f in frames]
+        change = np.abs(frames[-1].astype(np.int16) - frames[0].astype(np.int16)).sum(axis=-1)
+        change = np.clip(change * 2, 0, 255).astype(np.uint8)
+        tiles.append(cv2.cvtColor(cv2.resize(change, (tile, tile), interpolation=cv2.INTER_NEAREST), cv2.COLOR_GRAY2RGB))
+        for k, t in enumerate(tiles):
+            x = k * (tile + 2) + (pad if k == len(tiles) - 1 else 0)
+            img[y + cap:y + cap + tile, x:x + tile] = t[..., ::-1]  # RGB → OpenCV's BGR
+    _save(path, img)

@@ -148,7 +148,7 @@ def manifest_cmd(
 def eval_cmd(
     run: Path = typer.Argument(..., help="Run folder."),
     data: Path = typer.Option(..., "--data", help="Simulator output folder or export manifest."),
-    report: Path | None = typer.Option(None, "--report", help="Folder for confusion.png (default RUN/eval)."),
+    report: Path | None = typer.Option(None, "--report", help="Folder for confusion.png and misread.png (default RUN/eval)."),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     movement_prior: float | None = typer.Option(None, "--movement-prior", help="Estimator-prior bonus on movement (default: the run's; 0: the learned model alone)."),
     scale_expert: bool = typer.Option(True, "--scale-expert/--no-scale-expert", help="With the run's zoom/dolly expert, when it has one."),
@@ -174,6 +174,9 @@ def eval_cmd(
     if flips["n"]:
         typer.echo(f"  direction flips {flips['flips']}/{flips['n']} ({flips['rate']:.1%})")
     typer.echo(f"  confusion matrices: {result['confusion_png']}")
+    if result["misread_png"]:
+        shown = result["misread"]
+        typer.echo(f"  misread clips: {result['misread_png']} ({shown['shown']} of {shown['n']} shown)")
 
 
 def _clip_frames(loaded, file: Path, start: int, end: int | None):

@@ -7,7 +7,7 @@
 - the run folder is watched while training: new ``metrics.jsonl`` lines become ``metric``
   messages, a new ``checkpoints/last.safetensors`` a checkpoint (the step read from its metadata),
   a redrawn ``training.png`` an artifact;
-- at the end the model is evaluated on the validation clips (``RUN/eval``: ``confusion.png``,
+- at the end the model is evaluated on the validation clips (``RUN/eval``: ``confusion.png``, ``misread.png``,
   ``result.json``).
 """
 
@@ -165,8 +165,12 @@ def _evaluate(ctx: JobContext) -> dict[str, Any]:
                       should_stop=ctx.should_stop)
     result["split"] = split
     result["confusion_png"] = ctx.rel(result["confusion_png"])
+    if result["misread_png"]:
+        result["misread_png"] = ctx.rel(result["misread_png"])
     write_json_atomic(report / EVAL_RESULT, result)
     ctx.artifact("confusion", result["confusion_png"])
+    if result["misread_png"]:
+        ctx.artifact("misread", result["misread_png"])
     ctx.artifact("evaluation", ctx.rel(report / EVAL_RESULT))
     return {"split": split, "n": result["n"], "r1": result["r1"], "per_axis": result["per_axis"],
             "flip_rate": result["flips"]["rate"], "confusion_png": result["confusion_png"]}

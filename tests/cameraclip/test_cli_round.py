@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,6 +14,16 @@ from cinestudio.cli import app
 from cinestudio.progress import Cancelled
 
 runner = CliRunner()
+
+
+def _labels_by_file(folder: Path) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The clips' labels as `clip eval` reads them: per file name, per axis, a tuple of classes."""
+    out = {}
+    for line in (folder / "labels.jsonl").read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        out[Path(rec["file"]).name] = {a: tuple([rec[a]] if isinstance(rec.get(a), str) else rec.get(a) or ())
+                                       for a in ("framing", "angle", "movement")}
+    return out
 
 
 def invoke(*args):
@@ -53,6 +64,11 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
     assert len(ev["confusion"]["movement"]["matrix"]) == 11
     assert ev["scale_expert"] is ev["track_expert"] is True and all("movement_learned" in p for p in ev["predictions"])
     assert ev["four_ways"] is True
+    labels = _labels_by_file(clip_data)
+    misread = sum(p[a] not in labels[p["file"]][a] for p in ev["predictions"] for a in ("framing", "angle", "movement")
+                  if labels[p["file"]][a])
+    assert ev["misread"]["n"] == misread
+    assert (ev["misread_png"] is None) if misread == 0 else Path(ev["misread_png"]).stat().st_size > 0
     res = invoke("clip", "eval", run, "--data", clip_data, "--one-way", "--no-scale-expert", "--no-track-expert", "--json")
     assert res.exit_code == 0 and json.loads(res.stdout)["four_ways"] is False
     once = json.loads(res.stdout)

@@ -4,6 +4,8 @@ UI thread never blocked while the job runs."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from PySide6.QtCore import Qt
 
@@ -110,6 +112,10 @@ def test_train_tab_validates_trains_cancels_resumes_finishes_and_sets_the_prelab
     qtbot.waitUntil(lambda: not tab.view.confusion.pixmap().isNull(), timeout=10_000)
     assert "Evaluation" in tab.view.results_text.text() and "validation" in tab.view.results_text.text()
     assert "read four ways" in tab.view.results_text.text() and " expert" not in tab.view.results_text.text()
+    # the misread clips' sheet, shown when the evaluation misread any (its count decides which)
+    misread = json.loads((workspace / job.run_dir / "eval" / "result.json").read_text(encoding="utf-8"))["misread"]
+    assert tab.view.misread.pixmap().isNull() is (misread["n"] == 0)
+    assert ("Misread:" in tab.view.results_text.text()) is (misread["n"] > 0)
     assert tab.view.open_folder.isEnabled()
 
     # use this model for pre-labelling

@@ -66,7 +66,8 @@ def load_results(run_dir: Path) -> dict[str, Any]:
         out["experts"] = {key: saved.get(key) for key, _ in EXPERTS if saved.get(key)}
     except (OSError, ValueError, AttributeError):
         out["experts"] = {}
-    for name, path in (("confusion", run_dir / "eval" / "confusion.png"), ("training", run_dir / "training.png")):
+    for name, path in (("confusion", run_dir / "eval" / "confusion.png"), ("misread", run_dir / "eval" / "misread.png"),
+                       ("training", run_dir / "training.png")):
         if path.is_file():
             image = QImage(str(path))
             if not image.isNull():
@@ -284,6 +285,8 @@ class JobView(QWidget):
         self.results_text.setWordWrap(True)
         self.confusion = QLabel()
         self.confusion.setObjectName("train-confusion")
+        self.misread = QLabel()
+        self.misread.setObjectName("train-misread")
         self.training_png = QLabel()
         self.training_png.setObjectName("train-training-png")
         self.preview = QLabel()
@@ -291,7 +294,7 @@ class JobView(QWidget):
         self.movie: QMovie | None = None
         inner = QWidget()
         inner_layout = QVBoxLayout(inner)
-        for w in (self.results_text, self.preview, self.confusion, self.training_png):
+        for w in (self.results_text, self.preview, self.confusion, self.misread, self.training_png):
             inner_layout.addWidget(w)
         inner_layout.addStretch(1)
         scroll = QScrollArea()
@@ -333,6 +336,7 @@ class JobView(QWidget):
             self._results_for = None
             self.results_text.setText("Results appear when a run has finished.")
             self.confusion.clear()
+            self.misread.clear()
             self.training_png.clear()
             self._show_preview(None)
             self.show_history(history)
@@ -417,17 +421,22 @@ class JobView(QWidget):
             flips = ev.get("flips") or {}
             flip = (f"<p>Direction flips: {flips['flips']}/{flips['n']} ({flips['rate']:.0%})</p>"
                     if flips.get("n") else "")
+            misread = ev.get("misread") or {}
+            sheet = (f"<p>Misread: {misread['n']} readings (a clip on one axis); "
+                     + ("all" if misread["shown"] == misread["n"] else f"{misread['shown']}")
+                     + " drawn below the confusion matrices, truth → predicted.</p>" if misread.get("n") else "")
             mean = "—" if ev["r1"] is None else f"{ev['r1']:.3f}"
             self.results_text.setText(
                 f"<p><b>Evaluation</b> on {ev['n']} {ev.get('split', '')} clips — mean R@1 {mean}</p>"
                 f"<table cellspacing='6'><tr><th align='left'>axis</th><th>R@1</th><th>clips</th></tr>{rows}</table>"
-                + flip + movement_note(ev, results.get("experts")))
+                + flip + sheet + movement_note(ev, results.get("experts")))
         elif self.job is not None and self.job.state == "succeeded":
             self.results_text.setText("This run was not evaluated (evaluate: false).")
         else:
             self.results_text.setText("No evaluation yet: it runs when the training finishes.")
         images = results.get("images", {})
         self.confusion.setPixmap(QPixmap.fromImage(images["confusion"]) if "confusion" in images else QPixmap())
+        self.misread.setPixmap(QPixmap.fromImage(images["misread"]) if "misread" in images else QPixmap())
         self.training_png.setPixmap(QPixmap.fromImage(images["training"]) if "training" in images else QPixmap())
 
     def _show_preview(self, path: str | None) -> None:

@@ -11,7 +11,7 @@ the frame on its own (a static camera that sees a moving subject is still static
     python benchmarks/eval_cameraclip_real.py RUN [--data DIR] [--json]
 
 Prints top-1 accuracy and direction flips of CameraCLIP (as the run classifies: movement read four
-ways, with its estimator prior and its zoom/dolly expert when it has them; ``cameraclip_learned``:
+ways, with its movement CNN, estimator prior and experts when it has them; ``cameraclip_learned``:
 the learned model alone, read once) and of
 ``estimate_motion`` (the ``cinestudio motion`` estimator, on all 16 frames; CameraCLIP samples its
 8), per condition.
@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="Without the run's zoom/dolly expert (cinestudio.cameraclip.experts).")
     ap.add_argument("--no-track-expert", action="store_true",
                     help="Without the run's pan/tracking expert (cinestudio.cameraclip.experts).")
+    ap.add_argument("--no-movement-cnn", action="store_true",
+                    help="Without the run's movement CNN (cinestudio.cameraclip.movement_cnn).")
     ap.add_argument("--one-way", action="store_true",
                     help="Movement read from each clip as is only, not also mirrored and reversed "
                          "(cinestudio.cameraclip.symmetry).")
@@ -129,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     result = evaluate(args.run, data, cache=Path(tempfile.mkdtemp(prefix="real_cache_")),
                       movement_prior=args.movement_prior,
                       experts=expert_names(scale=not args.no_scale_expert, track=not args.no_track_expert),
+                      movement_cnn=not args.no_movement_cnn,
                       four_ways=not args.one_way)
     clip_s = time.perf_counter() - t0
     clip_pred = {p["file"]: p["movement"] for p in result["predictions"]}
@@ -143,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
 
     out = {"data": str(data), "n": len(entries), "moves": list(MOVES),
            "cameraclip": {**summarise(clip_pred, truth), "seconds": round(clip_s, 1),
-                          "movement_prior": result["movement_prior"], "scale_expert": result["scale_expert"], "track_expert": result["track_expert"]},
+                          "movement_prior": result["movement_prior"], "scale_expert": result["scale_expert"], "track_expert": result["track_expert"],
+                          "movement_cnn": result["movement_cnn"]},
            "cameraclip_learned": summarise(learned_pred, truth),
            "motion_estimator": {**summarise(motion_pred, truth), "seconds": round(motion_s, 1)},
            "cameraclip_errors": sorted(f"{f}->{p}" for f, p in clip_pred.items() if p != truth[f][0]),

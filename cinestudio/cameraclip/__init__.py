@@ -11,9 +11,11 @@ One concept per module:
 - `checkpoint` safetensors checkpoints (weights + optimizer state + step), no pickles
 - `experts`    the experts beside CameraCLIP (zoom/dolly, pan/tracking): small CNNs trained on
                fresh renders (and kept for reuse: `ExpertStore`)
+- `movement_cnn` a second movement reader: the experts' CNN over every movement class, trained on
+               the run's own clips and mixed into CameraCLIP's movement reading
 - `symmetry`   movement read four ways: as is, mirrored, reversed and both, averaged
 - `train`      `train(TrainConfig, progress, should_stop)` and `main(argv)`; the run folder
-- `evaluate`   retrieval R@1 per axis, confusion matrices, direction flip rates
+- `evaluate`   retrieval R@1 per axis, confusion matrices, direction flip rates, misread clips
 - `infer`      `load_run`, `classify_frames`, `score_frames` (the library entry for CLIPLoRA)
 
 Importing this package is cheap; torch and open_clip load with the submodules that need them.

@@ -78,15 +78,19 @@ def write_misread_sheet(path: Path, table: ClipTable, predictions: list[dict], l
 
 
 def evaluate_table(run: LoadedRun, table: ClipTable, movement_prior: float | None = None,
-                   experts: tuple[str, ...] | None = None, four_ways: bool = True) -> dict:
+                   experts: tuple[str, ...] | None = None, four_ways: bool = True,
+                   movement_cnn: bool = True) -> dict:
     """R@1 per axis etc. `movement_prior`: the estimator-prior bonus (None: the run's own; 0: the
     learned model alone, see `cinestudio.cameraclip.prior`); `experts`: the names of the run's
     experts to use when it has them (None: all; `cinestudio.cameraclip.experts`); `four_ways`:
-    movement read from the clip mirrored and reversed too (`cinestudio.cameraclip.symmetry`)."""
+    movement read from the clip mirrored and reversed too (`cinestudio.cameraclip.symmetry`);
+    `movement_cnn`: with the run's movement CNN when it has one (`cinestudio.cameraclip.movement_cnn`)."""
     tax = run.taxonomy
     prior = run.movement_prior if movement_prior is None else float(movement_prior)
     used = [e for e in run.experts if experts is None or e.pair.name in experts]
-    pred = predict_table(run.model, tax, table, movement_prior=prior, experts=used, four_ways=four_ways)
+    cnn = run.movement_cnn if movement_cnn else None
+    pred = predict_table(run.model, tax, table, movement_prior=prior, experts=used, four_ways=four_ways,
+                         movement_cnn=cnn)
     r1 = retrieval_r1(pred, table, tax)
     learned = retrieval_r1({a: {**p, "pred": p["pred_learned"]} for a, p in pred.items()}, table, tax)
     confusion: dict[str, dict] = {}
@@ -103,19 +107,19 @@ def evaluate_table(run: LoadedRun, table: ClipTable, movement_prior: float | Non
     scored = [v for v in r1.values() if v is not None]
     return {"n": len(table), "r1": round(float(np.mean(scored)), 4) if scored else None, "per_axis": r1,
             "movement_prior": prior, **{pair.config_key: any(e.pair is pair for e in used) for pair in PAIRS.values()},
-            "four_ways": four_ways,
+            "four_ways": four_ways, "movement_cnn": cnn is not None,
             "per_axis_learned": learned,
             "counts": {a: sum(1 for it in table.items if it.labels[a]) for a in AXES},
             "confusion": confusion, "flips": flips,
             "predictions": [{"file": it.path.name, **{a: pred[a]["keys"][pred[a]["pred"][i]] for a in AXES},
-                             **({"movement_learned": move_keys[pred["movement"]["pred_learned"][i]]} if prior > 0 or used or four_ways else {})}
+                             **({"movement_learned": move_keys[pred["movement"]["pred_learned"][i]]} if prior > 0 or used or four_ways or cnn else {})}
                             for i, it in enumerate(table.items)]}
 
 
 def evaluate(run: str | os.PathLike[str] | LoadedRun, data: str | os.PathLike[str], report_dir: str | os.PathLike[str] | None = None,
              cache: str | os.PathLike[str] | None = None, device: str = "auto", progress: ProgressFn | None = None,
              should_stop: StopFn | None = None, movement_prior: float | None = None,
-             experts: tuple[str, ...] | None = None, four_ways: bool = True) -> dict:
+             experts: tuple[str, ...] | None = None, four_ways: bool = True, movement_cnn: bool = True) -> dict:
     """Evaluate a run on a simulator folder or manifest; write ``confusion.png`` and
     ``misread.png`` (the clips it reads wrong, `write_misread_sheet`) into `report_dir` (default:
     ``RUN/eval``)."""
@@ -125,7 +129,7 @@ def evaluate(run: str | os.PathLike[str] | LoadedRun, data: str | os.PathLike[st
     cache_dir = Path(cache) if cache else run_dir / "cache"
     table = load_table(items, FrameCache(cache_dir, loaded.model.spec.num_frames, loaded.model.image_size),
                        progress, should_stop, "frames")
-    result = evaluate_table(loaded, table, movement_prior, experts, four_ways)
+    result = evaluate_table(loaded, table, movement_prior, experts, four_ways, movement_cnn)
     report = Path(report_dir) if report_dir else run_dir / "eval"
     png = report / "confusion.png"
     confusion_plot(png, {a: (c["classes"], np.array(c["matrix"])) for a, c in result["confusion"].items()})

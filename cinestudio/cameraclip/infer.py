@@ -16,6 +16,8 @@ import torch
 from cinestudio.cameraclip import features
 from cinestudio.cameraclip.checkpoint import load_checkpoint
 from cinestudio.cameraclip.experts import PAIRS, PairExpert, choose_moves
+from cinestudio.cameraclip import movement_cnn
+from cinestudio.cameraclip.movement_cnn import MovementCNN, mix
 from cinestudio.cameraclip.model import CameraCLIP
 from cinestudio.cameraclip.prior import movement_bonus
 from cinestudio.cameraclip.registry import ModelSpec
@@ -47,6 +49,7 @@ class LoadedRun:
     config: dict
     path: Path | None = None
     experts: list[PairExpert] = field(default_factory=list)  # the run's experts (zoom/dolly, pan/tracking: `experts`)
+    movement_cnn: MovementCNN | None = None  # the second movement reader (`movement_cnn`), when the run has one
     _class_cache: dict | None = None
 
     @property
@@ -91,8 +94,10 @@ def load_run(run: str | os.PathLike[str], device: str = "auto") -> LoadedRun:
     model.eval()
     experts = [PairExpert.load(run / pair.file, spec.num_frames, str(model.device), pair)
                for pair in PAIRS.values() if (run / pair.file).is_file()]
+    cnn_path = run / movement_cnn.FILE_NAME
+    cnn = MovementCNN.read(cnn_path, str(model.device))[0] if cnn_path.is_file() else None
     return LoadedRun(model=model, taxonomy=load_taxonomy(cfg.get("scheme") or DEFAULT_SCHEME), config=cfg, path=run,
-                     experts=experts)
+                     experts=experts, movement_cnn=cnn)
 
 
 @torch.no_grad()
@@ -181,32 +186,35 @@ def score_frames(model: CameraCLIP | LoadedRun, frames: np.ndarray, texts: list[
 @torch.no_grad()
 def movement_choice(model: CameraCLIP, frames: np.ndarray, raw: np.ndarray, video: torch.Tensor, keys: list[str],
                     text: torch.Tensor, movement_prior: float = 0.0, experts: list[PairExpert] | tuple = (),
-                    four_ways: bool = True, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+                    four_ways: bool = True, batch_size: int = 64,
+                    cnn: MovementCNN | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Movement of prepared clips (`frames` ``(B, T, S, S, 3)``, raw motion, their embeddings
     `video` ``(B, D)``) as `classify` and `eval` pick it: the class probabilities ``(B, C)`` over
     `keys` — read as is, mirrored, reversed and both with `four_ways`
-    (`cinestudio.cameraclip.symmetry`), with the estimator prior when `movement_prior` > 0
+    (`cinestudio.cameraclip.symmetry`), mixed with the movement CNN's reading when there is one
+    (`cinestudio.cameraclip.movement_cnn`), with the estimator prior when `movement_prior` > 0
     (`cinestudio.cameraclip.prior`) — and the chosen class per clip ``(B,)``: the most probable one,
     unless `experts` decide a zoom against a dolly or a pan against a tracking shot
     (`cinestudio.cameraclip.experts`, reading the same variants)."""
+    variants = VARIANTS if four_ways else (0,)
     if four_ways:
         logp = movement_log_probs(model, frames, raw, keys, text, batch_size, video=video)
     else:
         scale = model.logit_scale.exp().clamp(max=100.0)
         logp = torch.log_softmax(scale * (video @ text.T), dim=1).cpu().numpy()
+    logp = mix(logp, cnn, frames, keys, variants)
     if movement_prior > 0 and model.uses_motion:
         logp = logp + movement_bonus(raw, keys, movement_prior)
     probs = np.exp(logp - logp.max(1, keepdims=True))
     probs /= probs.sum(1, keepdims=True)
-    variants = VARIANTS if four_ways else (0,)
     return probs, choose_moves(probs, keys, {e.pair.name: e.p_second(frames, variants) for e in experts})
 
 
 @torch.no_grad()
 def classify_frames(run: LoadedRun, frames: np.ndarray, axes: tuple[str, ...] = AXES, four_ways: bool = True) -> dict:
     """Per axis, classes ranked by probability (softmax of scaled similarities over the axis; for
-    movement, as `movement_choice` reads it: four ways with `four_ways`, with the run's estimator
-    prior and experts when it has them). A top zoom that the experts and CameraCLIP together take
+    movement, as `movement_choice` reads it: four ways with `four_ways`, with the run's movement
+    CNN, estimator prior and experts when it has them). A top zoom that the experts and CameraCLIP together take
     for a dolly trades places (and scores) with its twin, and likewise a pan with a tracking shot."""
     m = run.model
     clips, _ = _as_clips(frames)
@@ -219,7 +227,7 @@ def classify_frames(run: LoadedRun, frames: np.ndarray, axes: tuple[str, ...] = 
         sims = text @ video
         if axis == "movement":
             probs, chosen = movement_choice(m, fitted[None], raw[None], video[None], keys, text, run.movement_prior,
-                                            run.experts, four_ways)
+                                            run.experts, four_ways, cnn=run.movement_cnn)
             probs, top, chosen = probs[0], int(probs[0].argmax()), int(chosen[0])
             probs[[top, chosen]] = probs[[chosen, top]]
         else:

@@ -9,8 +9,9 @@ which helped noisy, shaky real clips most (docs/cameraclip.md, fourteenth sessio
 
 Only the movement axis is read this way (a reversed zoom does not keep its framing), and only for
 class probabilities (`classify`, `eval`, pre-labels, CLIPLoRA's guidance); free-text similarities
-(`score`) and the training's own validation R@1 read each clip once. The run's experts read the
-same four variants (`experts.PairExpert.p_second`), so that the whole movement reading of a
+(`score`) and the training's own validation R@1 read each clip once. The run's experts and its
+movement CNN read the same four variants (`experts.PairExpert.p_second`,
+`movement_cnn.MovementCNN.log_probs`), so that the whole movement reading of a
 mirrored or reversed clip is exactly the original's with its classes swapped. The motion features
 of a variant are derived from the clip's own (`augment.variant_motion`), so it costs three more
 passes through the model, not more optical flow.

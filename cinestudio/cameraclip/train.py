@@ -34,13 +34,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cinestudio.cameraclip import augment, features
+from cinestudio.cameraclip import augment, features, movement_cnn
 from cinestudio.cameraclip.checkpoint import load_checkpoint, save_checkpoint
 from cinestudio.cameraclip.data import ClipTable, FrameCache, load_items, load_table, split_items
 from cinestudio.cameraclip.experts import (PAIRS, ExpertConfig, ExpertPair, ExpertStore, PairExpert,
                                            default_expert_cache, fit_expert)
 from cinestudio.cameraclip.infer import CONFIG_NAME, LAST_CHECKPOINT, WEIGHTS_NAME, resolve_device
 from cinestudio.cameraclip.model import CameraCLIP
+from cinestudio.cameraclip.movement_cnn import MovementCNN
 from cinestudio.cameraclip.plots import training_plot
 from cinestudio.cameraclip.pooling import DEFAULT_POOLING, POOLINGS
 from cinestudio.cameraclip.registry import DEFAULT_MODEL, ModelSpec
@@ -90,6 +91,7 @@ class TrainConfig:
     scale_expert_epochs: int = 8
     track_expert_clips: int = 200  # pans each way per framing (tracking shots: twice as many) for the pan/tracking expert; 0: none
     track_expert_epochs: int = 8
+    movement_cnn_epochs: int = 8  # passes of the movement CNN over the training clips (cameraclip.movement_cnn); 0: none
     reuse_expert: bool = True  # copy a stored expert trained with the same settings instead of training it again
     expert_cache: str | None = None  # where trained experts are kept for reuse; None: the per-user cache folder
     scheme: str = DEFAULT_SCHEME
@@ -209,13 +211,14 @@ def soft_clip_loss(logits: torch.Tensor, targets: torch.Tensor, focus: float = 0
 @torch.no_grad()
 def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size: int = 64,
                   movement_prior: float = 0.0, experts: list[PairExpert] | tuple = (),
-                  four_ways: bool = False) -> dict:
+                  four_ways: bool = False, movement_cnn: MovementCNN | None = None) -> dict:
     """Per axis: predicted class index per clip (video → the axis's class texts). With
     `four_ways`, movement is read from the clip, mirrored, reversed and both
     (`cinestudio.cameraclip.symmetry`); with `movement_prior` > 0, it is the ensemble with the
     classical estimator (`cinestudio.cameraclip.prior`), and with `experts`, zoom against dolly
-    and pan against tracking are decided with them (`cinestudio.cameraclip.experts`); ``pred_learned`` is the
-    model's own choice, read once."""
+    and pan against tracking are decided with them (`cinestudio.cameraclip.experts`); with
+    `movement_cnn`, its reading is mixed in (`cinestudio.cameraclip.movement_cnn`); ``pred_learned``
+    is the model's own choice, read once."""
     from cinestudio.cameraclip.infer import class_embeddings, embed_prepared, movement_choice
 
     was_training = model.training
@@ -229,9 +232,9 @@ def predict_table(model: CameraCLIP, tax: Taxonomy, table: ClipTable, batch_size
         out[axis] = {"keys": keys, "pred": pred, "pred_learned": pred, "sims": sims.cpu().numpy()}
         if axis != "movement" or not len(table):
             continue
-        if four_ways or movement_prior > 0 or experts:
+        if four_ways or movement_prior > 0 or experts or movement_cnn is not None:
             out[axis]["pred"] = movement_choice(model, table.frames, table.motion, video, keys, text,
-                                                movement_prior, experts, four_ways, batch_size)[1]
+                                                movement_prior, experts, four_ways, batch_size, movement_cnn)[1]
     model.train(was_training)
     return out
 
@@ -489,17 +492,73 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
                "stopped_early": stopped_early, "elapsed_s": round(elapsed(), 1), "recipe": recipe,
                "n_train": len(train_items), "n_val": len(val_items), "n_trainable_parameters":
                    sum(p.numel() for p in model.parameters() if p.requires_grad), "val_r1": val_r1}
+    cnn = add_movement_cnn(run, config, tax, train_table, device, progress, should_stop, governor, keep=resume)
+    if cnn is not None:
+        summary[movement_cnn.CONFIG_KEY] = cnn[1]
     experts = []
     for pair in PAIRS.values():
         added = add_expert(run, config, tax, pair, device, progress, should_stop, governor, keep=resume)
         if added is not None:
             experts.append(added[0])
             summary[pair.config_key] = added[1]
-    if experts and len(val_table):
+    if (experts or cnn is not None) and len(val_table):
         summary["val_r1_with_expert"] = retrieval_r1(predict_table(
-            model, tax, val_table, movement_prior=config.movement_prior, experts=experts), val_table, tax)
+            model, tax, val_table, movement_prior=config.movement_prior, experts=experts,
+            movement_cnn=cnn[0] if cnn is not None else None), val_table, tax)
         _write_metrics(metrics, {"step": step, "val_r1_with_expert": summary["val_r1_with_expert"]})
     return summary
+
+
+def add_movement_cnn(run: Path, config: TrainConfig, tax: Taxonomy, table: ClipTable, device: str,
+                     progress: ProgressFn | None = None, should_stop: StopFn | None = None, step_timer=None,
+                     keep: bool = True) -> tuple[MovementCNN, dict] | None:
+    """Train the run's movement CNN (`cinestudio.cameraclip.movement_cnn`) on the training clips of
+    `table` into ``RUN/movement_cnn.safetensors`` and record it in ``config.json``; return it and
+    its summary, or None when the run is to have none (``movement_cnn_epochs`` 0). With `keep`, one
+    the run already has stays (a resumed run)."""
+    if config.movement_cnn_epochs <= 0 or not len(table):
+        return None
+    path = run / movement_cnn.FILE_NAME
+    cfg_path = run / CONFIG_NAME
+    saved = json.loads(cfg_path.read_text(encoding="utf-8"))
+    if keep and path.is_file() and saved.get(movement_cnn.CONFIG_KEY):
+        return MovementCNN.read(path, device)[0], saved[movement_cnn.CONFIG_KEY]
+    cnn, summary = movement_cnn.train_movement_cnn(
+        table.frames, [it.labels["movement"] for it in table.items], tax.keys("movement"),
+        config.movement_cnn_epochs, config.seed, device, progress, should_stop, step_timer)
+    cnn.save(path, summary)
+    write_json_atomic(cfg_path, {**saved, movement_cnn.CONFIG_KEY: summary})
+    return cnn, summary
+
+
+def add_movement_cnn_to_run(run: str | os.PathLike[str], epochs: int | None = None, seed: int | None = None,
+                            device: str = "auto", progress: ProgressFn | None = None,
+                            should_stop: StopFn | None = None) -> dict:
+    """Train (again) the movement CNN of a trained run on the run's own training clips (its data
+    must still be where the run found it; cached frames are reused), e.g. for a run made before
+    the CNN existed. The options default to the run's own settings."""
+    from cinestudio.cameraclip.infer import read_run_config
+
+    run = Path(run)
+    saved = read_run_config(run)
+    if not (run / WEIGHTS_NAME).is_file():
+        raise UserInputError(run, "the run has not finished training (no model.safetensors); resume it first")
+    config = TrainConfig.from_dict({**saved.get("train", {}), "out": str(run)})
+    config.movement_cnn_epochs = epochs or config.movement_cnn_epochs or TrainConfig.movement_cnn_epochs
+    config.seed = config.seed if seed is None else seed
+    tax = load_taxonomy(config.scheme)
+    items = load_items(config.data, tax)
+    train_items, _ = split_items(items, config.val_fraction)
+    cache = FrameCache(Path(config.cache) if config.cache else run / "cache", config.num_frames,
+                       int(saved.get("image_size") or 64))
+    workers = max(1, min(4, config.threads or usable_cpus()))
+    table = load_table(train_items, cache, progress, should_stop, "caching frames", workers)
+    device = resolve_device(device)
+    governor = training_threads(config.threads, device == "cpu", torch.set_num_threads, torch.get_num_threads)
+    added = add_movement_cnn(run, config, tax, table, device, progress, should_stop, governor, keep=False)
+    if added is None:
+        raise UserInputError(run, "no training clips to train the movement CNN on")
+    return added[1]
 
 
 def expert_settings(config: TrainConfig, pair: ExpertPair) -> tuple[int, int]:

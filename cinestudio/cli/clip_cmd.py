@@ -45,6 +45,7 @@ def train_cmd(
     scale_expert_epochs: int = typer.Option(8, "--scale-expert-epochs", min=1, help="Passes of the zoom/dolly expert over its clips."),
     track_expert_clips: int = typer.Option(200, "--track-expert-clips", min=0, help="Pans each way the simulator renders per framing (and twice as many tracking shots) for the run's pan/tracking expert; 0: no expert."),
     track_expert_epochs: int = typer.Option(8, "--track-expert-epochs", min=1, help="Passes of the pan/tracking expert over its clips."),
+    movement_cnn_epochs: int = typer.Option(8, "--movement-cnn-epochs", min=0, help="Passes of the run's movement CNN (a second movement reader, trained after CameraCLIP on the same clips) over them; 0: none."),
     reuse_expert: bool = typer.Option(True, "--reuse-expert/--no-reuse-expert", help="Copy an expert trained earlier with the same settings (clips, epochs, seed, code) instead of training it again; a new one is kept for reuse."),
     expert_cache: Path | None = typer.Option(None, "--expert-cache", help="Folder of experts kept for reuse (default: the per-user cache folder)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
@@ -59,7 +60,7 @@ def train_cmd(
                          motion_features=motion_features, movement_focus=movement_focus,
                          scale_expert_clips=scale_expert_clips, scale_expert_epochs=scale_expert_epochs,
                          track_expert_clips=track_expert_clips, track_expert_epochs=track_expert_epochs,
-                         reuse_expert=reuse_expert, expert_cache=str(expert_cache) if expert_cache else None)
+                         movement_cnn_epochs=movement_cnn_epochs, reuse_expert=reuse_expert, expert_cache=str(expert_cache) if expert_cache else None)
     if movement_prior is not None:
         config.movement_prior = movement_prior
     with progress_bar(not as_json, "training") as bar:
@@ -78,7 +79,11 @@ def train_cmd(
 
 def _echo_experts(summary: dict) -> None:
     from cinestudio.cameraclip.experts import PAIRS
+    from cinestudio.cameraclip.movement_cnn import CONFIG_KEY
 
+    cnn = summary.get(CONFIG_KEY)
+    if cnn:
+        typer.echo(f"movement CNN: {cnn['clips']} training clips, {cnn['steps']} steps in {cnn['train_s']:.0f} s")
     for pair in PAIRS.values():
         expert = summary.get(pair.config_key)
         if not expert:
@@ -94,7 +99,7 @@ def _echo_experts(summary: dict) -> None:
 @user_errors
 def expert_cmd(
     run: Path = typer.Argument(..., help="Run folder."),
-    pair: str = typer.Option("all", "--pair", help="Which expert: scale (zoom/dolly), track (pan/tracking) or all (those the run's scheme has classes for)."),
+    pair: str = typer.Option("all", "--pair", help="Which expert: scale (zoom/dolly), track (pan/tracking), all (those the run's scheme has classes for) or movement (the movement CNN, on the run's own training clips)."),
     clips: int | None = typer.Option(None, "--clips", min=1, help="Clips rendered per framing and move, for each expert trained (default: the run's setting, else 400 zoom/dolly, 200 pan/tracking)."),
     epochs: int | None = typer.Option(None, "--epochs", min=1, help="Passes over them (default: the run's setting, else 8)."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of the renders and the training (default: the run's)."),
@@ -104,13 +109,23 @@ def expert_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Train (or train again) a run's experts: small CNNs beside CameraCLIP that decide zoom against
-    dolly and pan against tracking with it, on clips the simulator renders for them."""
+    dolly and pan against tracking with it, on clips the simulator renders for them; or its
+    movement CNN (--pair movement), which reads every movement class with it."""
     from cinestudio.cameraclip.experts import PAIRS
-    from cinestudio.cameraclip.train import add_expert_to_run, pairs_for_run
+    from cinestudio.cameraclip.movement_cnn import CONFIG_KEY
+    from cinestudio.cameraclip.train import add_expert_to_run, add_movement_cnn_to_run, pairs_for_run
     from cinestudio.errors import UserInputError
 
+    if pair == "movement":
+        with progress_bar(not as_json, "movement CNN") as bar:
+            summary = {CONFIG_KEY: add_movement_cnn_to_run(run, epochs=epochs, seed=seed, device=device, progress=bar)}
+        if as_json:
+            emit_json(summary)
+        else:
+            _echo_experts(summary)
+        return
     if pair != "all" and pair not in PAIRS:
-        raise UserInputError(pair, f"--pair must be all or one of {', '.join(PAIRS)}")
+        raise UserInputError(pair, f"--pair must be all, movement or one of {', '.join(PAIRS)}")
     chosen_pairs = pairs_for_run(run) if pair == "all" else [PAIRS[pair]]
     if not chosen_pairs:
         raise UserInputError(run, "the run's scheme has no classes an expert tells apart (zoom/dolly, pan/tracking)")
@@ -153,6 +168,7 @@ def eval_cmd(
     movement_prior: float | None = typer.Option(None, "--movement-prior", help="Estimator-prior bonus on movement (default: the run's; 0: the learned model alone)."),
     scale_expert: bool = typer.Option(True, "--scale-expert/--no-scale-expert", help="With the run's zoom/dolly expert, when it has one."),
     track_expert: bool = typer.Option(True, "--track-expert/--no-track-expert", help="With the run's pan/tracking expert, when it has one."),
+    movement_cnn: bool = typer.Option(True, "--movement-cnn/--no-movement-cnn", help="With the run's movement CNN, when it has one."),
     four_ways: bool = typer.Option(True, "--four-ways/--one-way", help="Read movement from each clip as is, mirrored, reversed and both (the default, as classify does), or only as is."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -163,7 +179,7 @@ def eval_cmd(
     with progress_bar(not as_json, "evaluating") as bar:
         result = evaluate(run, data, report_dir=report, device=device, progress=bar, movement_prior=movement_prior,
                           experts=expert_names(scale=scale_expert, track=track_expert),
-                          four_ways=four_ways)
+                          four_ways=four_ways, movement_cnn=movement_cnn)
     if as_json:
         emit_json(result)
         return

@@ -51,7 +51,7 @@ DEFAULTS: dict[str, Any] = {
 ADVANCED: dict[str, type] = {
     "recipe": str, "weight_decay": float, "warmup_steps": int, "log_every": int, "caption_weight": float,
     "movement_prior": float, "scale_expert_clips": int, "scale_expert_epochs": int,
-    "track_expert_clips": int, "track_expert_epochs": int,
+    "track_expert_clips": int, "track_expert_epochs": int, "movement_cnn_epochs": int,
     "reuse_expert": bool,
     "flip": bool, "reverse": bool, "jitter": bool, "shake": bool, "scheme": str,
 }

@@ -185,7 +185,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
     from cinestudio.cameraclip.experts import PAIRS
     from cinestudio.cameraclip.train import TrainConfig, train
 
-    expert_messages = tuple(f"{prefix}{p.title}" for p in PAIRS.values() for prefix in ("rendering ", ""))
+    expert_messages = tuple(f"{prefix}{p.title}" for p in PAIRS.values() for prefix in ("rendering ", "")) + ("movement CNN",)
 
     if resume:
         step = checkpoint_step(ctx.run_dir / LAST_CHECKPOINT) or 0

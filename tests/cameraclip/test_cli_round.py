@@ -47,6 +47,9 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
     # the pan/tracking expert: per framing (4) 1 pan each way and 2 tracking shots
     assert (run / "track_expert.safetensors").is_file() and config["track_expert"]["clips"] == 16
     assert config["track_expert"]["config"]["pair"] == "track"
+    # the movement CNN: on the run's 12 training clips (2 go to validation), 8 epochs of one batch
+    assert (run / "movement_cnn.safetensors").is_file()
+    assert config["movement_cnn"]["clips"] == summary["n_train"] and config["movement_cnn"]["steps"] == 8
     assert set(summary["val_r1_with_expert"]) == {"framing", "angle", "movement"}
     assert "clip.token_embedding.weight" not in config["trainable_parameters"]
     assert (run / "model.safetensors").is_file() and (run / "checkpoints" / "last.safetensors").is_file()
@@ -69,10 +72,12 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
                   if labels[p["file"]][a])
     assert ev["misread"]["n"] == misread
     assert (ev["misread_png"] is None) if misread == 0 else Path(ev["misread_png"]).stat().st_size > 0
-    res = invoke("clip", "eval", run, "--data", clip_data, "--one-way", "--no-scale-expert", "--no-track-expert", "--json")
+    res = invoke("clip", "eval", run, "--data", clip_data, "--one-way", "--no-scale-expert", "--no-track-expert",
+                 "--no-movement-cnn", "--json")
     assert res.exit_code == 0 and json.loads(res.stdout)["four_ways"] is False
     once = json.loads(res.stdout)
-    # read once, without the expert: the run's choice is the learned model's own
+    assert ev["movement_cnn"] is True and once["movement_cnn"] is False
+    # read once, without the experts and the movement CNN: the run's choice is the learned model's own
     assert once["per_axis"] == once["per_axis_learned"] and "movement_learned" not in once["predictions"][0]
     res = invoke("clip", "eval", run, "--data", clip_data, "--no-scale-expert", "--json")
     assert res.exit_code == 0 and json.loads(res.stdout)["scale_expert"] is False
@@ -100,6 +105,12 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
     assert res.exit_code == 0 and "reused" not in json.loads(res.stdout)["scale_expert"]
     res = invoke("clip", "expert", run, "--pair", "zoom", "--json")
     assert res.exit_code == 2 and "--pair" in res.stderr
+    # the movement CNN trained again, on the run's own training clips (their cached frames)
+    res = invoke("clip", "expert", run, "--pair", "movement", "--epochs", 1, "--seed", 4, "--json")
+    assert res.exit_code == 0, res.output
+    cnn = json.loads(res.stdout)["movement_cnn"]
+    assert cnn["steps"] == 1 and cnn["seed"] == 4 and cnn["clips"] == summary["n_train"]
+    assert json.loads((run / "config.json").read_text(encoding="utf-8"))["movement_cnn"] == cnn
     assert (run / "eval" / "confusion.png").stat().st_size > 0
 
     clip = clip_data / "pan_left_00.mp4"
@@ -117,7 +128,7 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
     # same seed, same data, same thread count → same run
     res = invoke("clip", "train", "--data", clip_data, "--out", tmp_path / "run2", "--epochs", 2,
                  "--batch-size", 6, "--seed", 3, "--device", "cpu", "--threads", 1, "--scale-expert-clips", 0,
-                 "--track-expert-clips", 0, "--json")
+                 "--track-expert-clips", 0, "--movement-cnn-epochs", 0, "--json")
     assert json.loads(res.stdout)["val_r1"] == summary["val_r1"]
     a = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     b = [json.loads(x) for x in (tmp_path / "run2" / "metrics.jsonl").read_text().splitlines()]
@@ -125,6 +136,7 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
     assert "val_r1_with_expert" in a[-1] and "val_r1_with_expert" not in b[-1]
     assert not (tmp_path / "run2" / "scale_expert.safetensors").exists() and "scale_expert" not in json.loads(res.stdout)
     assert not (tmp_path / "run2" / "track_expert.safetensors").exists() and "track_expert" not in json.loads(res.stdout)
+    assert not (tmp_path / "run2" / "movement_cnn.safetensors").exists() and "movement_cnn" not in json.loads(res.stdout)
 
 
 def test_bad_inputs_are_one_error_line(tmp_path, clip_data):

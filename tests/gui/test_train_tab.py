@@ -75,6 +75,7 @@ def test_train_tab_validates_trains_cancels_resumes_finishes_and_sets_the_prelab
     assert "scale_expert_clips" not in form.config()  # the experts are on by default (the documented run)
     form.expert.setChecked(False)                      # ... and take minutes: not in this test
     assert form.config()["scale_expert_clips"] == form.config()["track_expert_clips"] == 0
+    assert form.config()["movement_cnn_epochs"] == 0
     form.changed()
     qtbot.waitUntil(lambda: form.start.isEnabled(), timeout=10_000)
 
@@ -112,6 +113,7 @@ def test_train_tab_validates_trains_cancels_resumes_finishes_and_sets_the_prelab
     qtbot.waitUntil(lambda: not tab.view.confusion.pixmap().isNull(), timeout=10_000)
     assert "Evaluation" in tab.view.results_text.text() and "validation" in tab.view.results_text.text()
     assert "read four ways" in tab.view.results_text.text() and " expert" not in tab.view.results_text.text()
+    assert "movement CNN" not in tab.view.results_text.text()  # unchecked with the experts
     # the misread clips' sheet, shown when the evaluation misread any (its count decides which)
     misread = json.loads((workspace / job.run_dir / "eval" / "result.json").read_text(encoding="utf-8"))["misread"]
     assert tab.view.misread.pixmap().isNull() is (misread["n"] == 0)
@@ -227,9 +229,11 @@ def test_the_tab_mirrors_cameradiff_run_names():
 
 def test_the_tab_mirrors_cameraclip_expert_names():
     from cinestudio.cameraclip.experts import PAIRS
-    from cinestudio.gui.train.job_view import EXPERTS
+    from cinestudio.cameraclip.movement_cnn import CONFIG_KEY
+    from cinestudio.gui.train.job_view import EXPERTS, MOVEMENT_CNN
 
     assert EXPERTS == tuple((p.config_key, p.title) for p in PAIRS.values())
+    assert MOVEMENT_CNN == CONFIG_KEY
 
 
 def test_the_results_say_how_movement_was_read_and_where_the_experts_came_from():
@@ -247,3 +251,6 @@ def test_the_results_say_how_movement_was_read_and_where_the_experts_came_from()
     assert "Zoom/dolly expert: reused, kept from an earlier run" in both
     assert "Pan/tracking expert: reused" in both and "reuse them" not in both
     assert movement_note({"four_ways": False, "scale_expert": False, "per_axis_learned": {"movement": 0.8}}, None) == ""
+    with_cnn = movement_note({**ev, "movement_cnn": True}, {"movement_cnn": {"clips": 5386, "train_s": 270.0}})
+    assert "mixed with the movement CNN's reading" in with_cnn and "movement CNN" not in note
+    assert "Movement CNN: trained on 5386 of the run's clips<br>in 4.5 min." in with_cnn

@@ -19,7 +19,8 @@ VAL_FILES = ("pan_left_01.mp4", "zoom_in_01.mp4")
 
 # A few seconds of real CameraCLIP training on 12 clips (4 frames, batch 6: 2 steps per epoch).
 TINY_TRAIN = {"epochs": 3, "batch_size": 6, "num_frames": 4, "lr": 2e-3, "seed": 1,
-              "log_every": 1, "evaluate": False, "scale_expert_clips": 0, "track_expert_clips": 0}
+              "log_every": 1, "evaluate": False, "scale_expert_clips": 0, "track_expert_clips": 0,
+              "movement_cnn_epochs": 0}
 
 
 def make_tiny_set(folder: Path) -> Path:

@@ -212,7 +212,9 @@ class TrainForm(JobForm):
                                "tracking shot, trained on 6400 and 3200 clips the simulator renders for them, "
                                "whatever the data's size: about 16 more minutes the first time for a job on a "
                                "2-core machine (jobs leave one core to the app), 8 with both cores. Later runs "
-                               "with the same seed reuse them in seconds (docs/cameraclip.md, experts)")
+                               "with the same seed reuse them in seconds. And the movement CNN, which reads "
+                               "every movement class with CameraCLIP, trained on the data's own clips: about "
+                               "5 minutes for 6000 clips with both cores (docs/cameraclip.md, experts)")
         for label, widget in (("Model", self.model), ("Pooling", self.pooling), ("Epochs", self.epochs),
                               ("Batch size", self.batch), ("Learning rate", self.lr),
                               ("Experts", self.expert), ("Device", self.device)):
@@ -228,7 +230,8 @@ class TrainForm(JobForm):
         return {"data": self.data.currentData() or "", "model": self.model.currentText().strip(),
                 "pooling": self.pooling.currentData(), "epochs": self.epochs.value(),
                 "batch_size": self.batch.value(), "lr": round(self.lr.value(), 8),
-                **({} if self.expert.isChecked() else {"scale_expert_clips": 0, "track_expert_clips": 0}),
+                **({} if self.expert.isChecked() else {"scale_expert_clips": 0, "track_expert_clips": 0,
+                                                       "movement_cnn_epochs": 0}),
                 **self.extra}
 
     validate_task = staticmethod(backend.validate)

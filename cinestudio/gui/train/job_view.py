@@ -63,7 +63,7 @@ def load_results(run_dir: Path) -> dict[str, Any]:
             out["evaluation"] = None
     try:   # what the run says of its experts (trained, or reused from an earlier run)
         saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-        out["experts"] = {key: saved.get(key) for key, _ in EXPERTS if saved.get(key)}
+        out["experts"] = {key: saved.get(key) for key in (*(k for k, _ in EXPERTS), MOVEMENT_CNN) if saved.get(key)}
     except (OSError, ValueError, AttributeError):
         out["experts"] = {}
     for name, path in (("confusion", run_dir / "eval" / "confusion.png"), ("misread", run_dir / "eval" / "misread.png"),
@@ -82,18 +82,25 @@ def load_results(run_dir: Path) -> dict[str, Any]:
 #: The run's experts as its config.json and evaluation name them (cinestudio.cameraclip.experts,
 #: which the GUI does not import: it loads torch), and what they decide.
 EXPERTS = (("scale_expert", "zoom/dolly"), ("track_expert", "pan/tracking"))
+#: The movement CNN's key there (cinestudio.cameraclip.movement_cnn.CONFIG_KEY).
+MOVEMENT_CNN = "movement_cnn"
 
 
 def movement_note(ev: dict[str, Any], experts: dict[str, dict[str, Any]] | None) -> str:
-    """HTML: how the evaluation picked movement classes (read four ways, the experts) against the
-    model alone, and where the run's experts came from. Short lines: the confusion matrices below
+    """HTML: how the evaluation picked movement classes (read four ways, the movement CNN, the
+    experts) against the model alone, and where the run's experts came from. Short lines: the confusion matrices below
     make the panel wider than its view."""
     parts = []
     how = [text for text, on in [("read four ways (as is, mirrored, reversed, both)", ev.get("four_ways")),
+                                 ("mixed with the movement CNN's reading", ev.get(MOVEMENT_CNN)),
                                  *((f"with the {title} expert", ev.get(key)) for key, title in EXPERTS)] if on]
     learned = (ev.get("per_axis_learned") or {}).get("movement")
     if how and learned is not None:
         parts.append(f"Movement: {',<br>'.join(how)}.<br>The model alone, read once: movement R@1 {learned:.3f}")
+    cnn = (experts or {}).get(MOVEMENT_CNN)
+    if cnn:
+        parts.append(f"Movement CNN: trained on {cnn.get('clips')} of the run's clips<br>"
+                     f"in {float(cnn.get('train_s') or 0) / 60:.1f} min.")
     trained = []
     for key, title in EXPERTS:
         expert = (experts or {}).get(key)

@@ -354,8 +354,7 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
     metrics = run / METRICS_NAME
 
     progress(0, len(train_items) + len(val_items), "caching frames")
-    # caching threads (decoding, optical flow): no more than the CPUs this process may use, or a job's share
-    workers = max(1, min(4, config.threads or usable_cpus()))
+    workers = caching_workers(config)
     train_table = load_table(train_items, cache, lambda d, t, m: progress(d, t + len(val_items), m), should_stop,
                              "caching frames", workers)
     val_table = load_table(val_items, cache, lambda d, t, m: progress(len(train_items) + d, len(train_items) + t, m),
@@ -509,6 +508,12 @@ def train(config: TrainConfig, progress: ProgressFn | None = None, should_stop: 
     return summary
 
 
+def caching_workers(config: TrainConfig) -> int:
+    """Threads that decode clips and compute their optical flow: no more than the CPUs this process
+    may use (its affinity mask) or a job's share of them, and 4 at most."""
+    return max(1, min(4, config.threads or usable_cpus()))
+
+
 def add_movement_cnn(run: Path, config: TrainConfig, tax: Taxonomy, table: ClipTable, device: str,
                      progress: ProgressFn | None = None, should_stop: StopFn | None = None, step_timer=None,
                      keep: bool = True) -> tuple[MovementCNN, dict] | None:
@@ -551,8 +556,7 @@ def add_movement_cnn_to_run(run: str | os.PathLike[str], epochs: int | None = No
     train_items, _ = split_items(items, config.val_fraction)
     cache = FrameCache(Path(config.cache) if config.cache else run / "cache", config.num_frames,
                        int(saved.get("image_size") or 64))
-    workers = max(1, min(4, config.threads or usable_cpus()))
-    table = load_table(train_items, cache, progress, should_stop, "caching frames", workers)
+    table = load_table(train_items, cache, progress, should_stop, "caching frames", caching_workers(config))
     device = resolve_device(device)
     governor = training_threads(config.threads, device == "cpu", torch.set_num_threads, torch.get_num_threads)
     added = add_movement_cnn(run, config, tax, table, device, progress, should_stop, governor, keep=False)

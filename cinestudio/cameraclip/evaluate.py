@@ -112,7 +112,7 @@ def evaluate_table(run: LoadedRun, table: ClipTable, movement_prior: float | Non
             "counts": {a: sum(1 for it in table.items if it.labels[a]) for a in AXES},
             "confusion": confusion, "flips": flips,
             "predictions": [{"file": it.path.name, **{a: pred[a]["keys"][pred[a]["pred"][i]] for a in AXES},
-                             **({"movement_learned": move_keys[pred["movement"]["pred_learned"][i]]} if prior > 0 or used or four_ways or cnn else {})}
+                             **({"movement_learned": move_keys[pred["movement"]["pred_learned"][i]]} if prior > 0 or used or four_ways or cnn is not None else {})}
                             for i, it in enumerate(table.items)]}
 
 

@@ -536,19 +536,25 @@ def add_movement_cnn(run: Path, config: TrainConfig, tax: Taxonomy, table: ClipT
     return cnn, summary
 
 
+def _finished_run_config(run: Path) -> tuple[dict, TrainConfig]:
+    """A finished run's saved ``config.json`` and its training configuration (writing into the
+    run), for adding what comes after the training loop (the movement CNN, an expert)."""
+    from cinestudio.cameraclip.infer import read_run_config
+
+    saved = read_run_config(run)
+    if not (run / WEIGHTS_NAME).is_file():
+        raise UserInputError(run, "the run has not finished training (no model.safetensors); resume it first")
+    return saved, TrainConfig.from_dict({**saved.get("train", {}), "out": str(run)})
+
+
 def add_movement_cnn_to_run(run: str | os.PathLike[str], epochs: int | None = None, seed: int | None = None,
                             device: str = "auto", progress: ProgressFn | None = None,
                             should_stop: StopFn | None = None) -> dict:
     """Train (again) the movement CNN of a trained run on the run's own training clips (its data
     must still be where the run found it; cached frames are reused), e.g. for a run made before
     the CNN existed. The options default to the run's own settings."""
-    from cinestudio.cameraclip.infer import read_run_config
-
     run = Path(run)
-    saved = read_run_config(run)
-    if not (run / WEIGHTS_NAME).is_file():
-        raise UserInputError(run, "the run has not finished training (no model.safetensors); resume it first")
-    config = TrainConfig.from_dict({**saved.get("train", {}), "out": str(run)})
+    saved, config = _finished_run_config(run)
     config.movement_cnn_epochs = epochs or config.movement_cnn_epochs or TrainConfig.movement_cnn_epochs
     config.seed = config.seed if seed is None else seed
     tax = load_taxonomy(config.scheme)
@@ -624,13 +630,8 @@ def add_expert_to_run(run: str | os.PathLike[str], pair: ExpertPair, clips: int 
     """Train (again) an expert of a trained run, e.g. one made before that expert existed or with
     its clips 0; the options default to the run's own settings. `reuse`: copy an expert stored
     with the same settings (default: as the run did)."""
-    from cinestudio.cameraclip.infer import read_run_config
-
     run = Path(run)
-    saved = read_run_config(run)
-    if not (run / WEIGHTS_NAME).is_file():
-        raise UserInputError(run, "the run has not finished training (no model.safetensors); resume it first")
-    config = TrainConfig.from_dict({**saved.get("train", {}), "out": str(run)})
+    _, config = _finished_run_config(run)
     run_clips, run_epochs = expert_settings(config, pair)
     setattr(config, f"{pair.name}_expert_clips", clips or run_clips or getattr(TrainConfig, f"{pair.name}_expert_clips"))
     setattr(config, f"{pair.name}_expert_epochs", epochs or run_epochs)

@@ -10,20 +10,11 @@ import torch
 from typer.testing import CliRunner
 
 from cinestudio.cameraclip.checkpoint import read_checkpoint
+from cinestudio.cameraclip.data import load_items
 from cinestudio.cli import app
 from cinestudio.progress import Cancelled
 
 runner = CliRunner()
-
-
-def _labels_by_file(folder: Path) -> dict[str, dict[str, tuple[str, ...]]]:
-    """The clips' labels as `clip eval` reads them: per file name, per axis, a tuple of classes."""
-    out = {}
-    for line in (folder / "labels.jsonl").read_text(encoding="utf-8").splitlines():
-        rec = json.loads(line)
-        out[Path(rec["file"]).name] = {a: tuple([rec[a]] if isinstance(rec.get(a), str) else rec.get(a) or ())
-                                       for a in ("framing", "angle", "movement")}
-    return out
 
 
 def invoke(*args):
@@ -67,7 +58,7 @@ def test_train_eval_classify_score_round(tmp_path, clip_data):
     assert len(ev["confusion"]["movement"]["matrix"]) == 11
     assert ev["scale_expert"] is ev["track_expert"] is True and all("movement_learned" in p for p in ev["predictions"])
     assert ev["four_ways"] is True
-    labels = _labels_by_file(clip_data)
+    labels = {it.path.name: it.labels for it in load_items(clip_data)}  # as `clip eval` reads them
     misread = sum(p[a] not in labels[p["file"]][a] for p in ev["predictions"] for a in ("framing", "angle", "movement")
                   if labels[p["file"]][a])
     assert ev["misread"]["n"] == misread
